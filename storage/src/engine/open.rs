@@ -1,0 +1,279 @@
+//! Opening the engine: lock the directory, load the manifest, drop leftovers of interrupted
+//! flushes, open segments, load the series log, replay the WAL past the flushed sequence, and
+//! start the background threads.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::{Engine, ManifestState, Paths, Shared, State};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::memtable::MemRow;
+use crate::options::StorageOptions;
+use crate::segment::SegmentReader;
+use crate::series_log::SeriesLog;
+use crate::version::{Tombstone, Version};
+use crate::wal::{Wal, WalOptions, WalSequence};
+use crate::wal_record::WalRecord;
+
+impl Engine {
+    /// Opens (or creates) the store in `options.data_dir`, recovering from the WAL whatever
+    /// was acknowledged but not yet flushed.
+    pub fn open(options: StorageOptions) -> Result<Self> {
+        validate_options(&options)?;
+        let root = options.data_dir.clone();
+        let paths = Paths::new(&root);
+        for dir in [&root, &paths.segments] {
+            std::fs::create_dir_all(dir).map_err(Error::io("creating directory", dir))?;
+        }
+        let lock_file = lock_directory(&paths)?;
+        let manifest = Manifest::load(&paths.manifest)?;
+        remove_leftovers(&paths, &manifest)?;
+        let mut state = load_state(&paths, &manifest)?;
+        let (series_log, logged) = SeriesLog::open(&paths.series_log)?;
+        for (id, key) in logged {
+            register_series(&mut state, id, key, &paths)?;
+        }
+        let wal_options = WalOptions {
+            dir: paths.wal.clone(),
+            durability: options.wal_durability,
+            file_bytes_max: options.wal_file_bytes_max,
+            next_sequence_min: sequence_floor(&manifest, &state).next(),
+        };
+        let mut replayed = 0u64;
+        let wal = Wal::open(wal_options, &mut |sequence, payload| {
+            replayed += 1;
+            replay_record(&mut state, &paths, sequence, payload)
+        })?;
+        tracing::info!(
+            data_dir = %root.display(),
+            segments = state.version.segments.len(),
+            series = state.series.len(),
+            wal_records_replayed = replayed,
+            memtable_points = state.active.points(),
+            "storage engine opened"
+        );
+        let shared = Arc::new(Shared {
+            options,
+            paths,
+            wal,
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+            manifest: Mutex::new(ManifestState { series_log }),
+            next_segment_id: AtomicU64::new(manifest.next_segment_id.max(1)),
+            shutting_down: AtomicBool::new(false),
+            _lock_file: lock_file,
+        });
+        let threads = vec![
+            spawn("rusts-flush", Arc::clone(&shared), super::flush::flusher_loop)?,
+            spawn("rusts-maintenance", Arc::clone(&shared), super::flush::maintenance_loop)?,
+        ];
+        Ok(Self { shared, threads: Mutex::new(threads) })
+    }
+}
+
+/// The highest sequence anything persisted carries. New sequences must exceed it even when
+/// the WAL kept nothing (mode `none`), or an old tombstone would hide new rows.
+fn sequence_floor(manifest: &Manifest, state: &State) -> WalSequence {
+    let tombstones = manifest.tombstones.iter().map(|t| t.sequence.0);
+    let segments = state.version.segments.iter().map(|s| s.footer().header.max_sequence);
+    let highest = tombstones.chain(segments).max().unwrap_or(0);
+    WalSequence(highest.max(manifest.flushed_sequence.0))
+}
+
+fn validate_options(options: &StorageOptions) -> Result<()> {
+    let invalid = |option, reason: &str| Err(Error::InvalidOption { option, reason: reason.into() });
+    if options.partition_duration < Duration::from_secs(1) {
+        return invalid("partition_duration", "must be at least 1 s");
+    }
+    if i64::try_from(options.partition_duration.as_nanos()).is_err() {
+        return invalid("partition_duration", "must be below 292 years");
+    }
+    if options.memtable_points_max == 0 || options.memtable_bytes_max == 0 {
+        return invalid("memtable", "max_points and max_size must be positive");
+    }
+    if options.compaction_segments_min < 2 {
+        return invalid("compaction_segments_min", "must be at least 2");
+    }
+    if options.maintenance_interval.is_zero() {
+        return invalid("maintenance_interval", "must be positive");
+    }
+    Ok(())
+}
+
+fn spawn(
+    name: &str,
+    shared: Arc<Shared>,
+    body: fn(Arc<Shared>),
+) -> Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || body(shared))
+        .map_err(Error::io("starting background thread", name))
+}
+
+/// Takes an exclusive lock on `LOCK`, so two processes never open one directory.
+fn lock_directory(paths: &Paths) -> Result<File> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&paths.lock)
+        .map_err(Error::io("opening lock file", &paths.lock))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(Error::DirectoryLocked { path: paths.lock.clone() })
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(Error::io("locking data directory", &paths.lock)(error))
+        }
+    }
+}
+
+/// Removes segment files the manifest does not name (a flush or compaction interrupted
+/// before its manifest was written) and temporary files.
+fn remove_leftovers(paths: &Paths, manifest: &Manifest) -> Result<()> {
+    let live: HashSet<String> = manifest
+        .segments
+        .iter()
+        .map(|s| paths.segment(s.partition_start_ns, s.id).to_string_lossy().into_owned())
+        .collect();
+    let partitions = std::fs::read_dir(&paths.segments)
+        .map_err(Error::io("listing segments", &paths.segments))?;
+    for partition in partitions {
+        let partition = partition.map_err(Error::io("listing segments", &paths.segments))?.path();
+        if !partition.is_dir() {
+            continue;
+        }
+        let entries = std::fs::read_dir(&partition).map_err(Error::io("listing", &partition))?;
+        let mut remaining = 0;
+        for entry in entries {
+            let path = entry.map_err(Error::io("listing", &partition))?.path();
+            if live.contains(path.to_string_lossy().as_ref()) {
+                remaining += 1;
+                continue;
+            }
+            tracing::warn!(path = %path.display(), "removing segment file the manifest does not name");
+            std::fs::remove_file(&path).map_err(Error::io("removing leftover", &path))?;
+        }
+        if remaining == 0 {
+            std::fs::remove_dir(&partition).map_err(Error::io("removing directory", &partition))?;
+        }
+    }
+    Ok(())
+}
+
+fn load_state(paths: &Paths, manifest: &Manifest) -> Result<State> {
+    let mut segments = Vec::with_capacity(manifest.segments.len());
+    for entry in &manifest.segments {
+        let path = paths.segment(entry.partition_start_ns, entry.id);
+        segments.push(Arc::new(SegmentReader::open(&path, entry.id)?));
+    }
+    let schemas = manifest.schemas.iter().map(|s| (s.name.clone(), s.clone())).collect();
+    Ok(State {
+        schemas,
+        version: Arc::new(Version::new(segments, manifest.tombstones.clone())),
+        flushed: manifest.flushed_sequence,
+        ..State::default()
+    })
+}
+
+fn register_series(
+    state: &mut State,
+    id: crate::series::SeriesId,
+    key: crate::series::SeriesKey,
+    paths: &Paths,
+) -> Result<()> {
+    let measurement = key.measurement.clone();
+    let ordinal = state.series.insert_known(id, key).map_err(|conflict| Error::Corrupt {
+        what: "series index",
+        path: paths.series_log.clone(),
+        offset: 0,
+        reason: format!(
+            "series id {} belongs to {:?} and {:?}",
+            conflict.id, conflict.existing, conflict.offered
+        ),
+    })?;
+    let entry = state.series.entry(ordinal).expect("just inserted");
+    let key = Arc::clone(&entry.key);
+    state.tags.insert(ordinal, &key);
+    let schema = state
+        .schemas
+        .entry(measurement.clone())
+        .or_insert_with(|| crate::schema::MeasurementSchema::new(&measurement));
+    key.tags.iter().for_each(|(tag, _)| schema.ensure_tag(tag));
+    Ok(())
+}
+
+fn replay_record(state: &mut State, paths: &Paths, sequence: WalSequence, payload: &[u8]) -> Result<()> {
+    let corrupt = |reason: String| Error::Corrupt {
+        what: "WAL record",
+        path: paths.wal.clone(),
+        offset: sequence.0,
+        reason,
+    };
+    let record = WalRecord::decode(payload).map_err(|error| corrupt(error.0))?;
+    match record {
+        WalRecord::Write { new_series, points } => {
+            for (id, key) in new_series {
+                let known = state.series.ordinal_of(id).is_some();
+                register_series(state, id, key, paths)?;
+                if !known {
+                    let ordinal = state.series.ordinal_of(id).expect("registered");
+                    state.unpersisted_series.push(ordinal);
+                }
+            }
+            if sequence <= state.flushed {
+                return Ok(());
+            }
+            for point in points {
+                replay_point(state, sequence, point).map_err(corrupt)?;
+            }
+        }
+        WalRecord::Delete { measurement, series, range } => {
+            if sequence <= state.flushed {
+                return Ok(());
+            }
+            state.active.delete(&series, &range);
+            let known = state.version.tombstones.iter().any(|t| t.sequence == sequence);
+            if !known {
+                let mut tombstones = state.version.tombstones.clone();
+                let mut series = series;
+                series.sort_unstable();
+                tombstones.push(Arc::new(Tombstone { sequence, measurement, series, range }));
+                state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn replay_point(
+    state: &mut State,
+    sequence: WalSequence,
+    point: crate::wal_record::WalPoint,
+) -> std::result::Result<(), String> {
+    let ordinal = state
+        .series
+        .ordinal_of(point.series)
+        .ok_or_else(|| format!("point of unknown series {}", point.series))?;
+    let key = Arc::clone(&state.series.entry(ordinal).expect("ordinal from index").key);
+    let schema = state
+        .schemas
+        .entry(key.measurement.clone())
+        .or_insert_with(|| crate::schema::MeasurementSchema::new(&key.measurement));
+    let mut fields = Vec::with_capacity(point.fields.len());
+    for (name, value) in point.fields {
+        schema.check_field(&name, value.field_type()).map_err(|error| error.to_string())?;
+        fields.push((schema.ensure_field(&name, value.field_type()), value));
+    }
+    let row = MemRow { timestamp_ns: point.timestamp_ns, fields };
+    state.active.insert(point.series, &key, row, sequence);
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The write path: validate the whole batch, then (under the state lock) assign series, append
+//! one WAL record and insert into the memtable, then wait for the durability the WAL mode
+//! promises before acknowledging. Nothing after the WAL append can fail, so a batch is either
+//! wholly acknowledged or not at all.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
+
+use super::{Engine, Frozen, Shared, State, select_series};
+use crate::error::{Error, Result};
+use crate::limits::FROZEN_MEMTABLES_MAX;
+use crate::memtable::MemRow;
+use crate::point::Point;
+use crate::predicate::Predicate;
+use crate::schema::{FieldType, MeasurementSchema};
+use crate::series::{SeriesId, SeriesKey};
+use crate::version::{Tombstone, Version};
+use crate::wal::WalSequence;
+use crate::wal_record::{WriteRecordEncoder, encode_delete};
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Points written.
+    pub points: u64,
+    /// Series created by this write.
+    pub new_series: u64,
+    /// The WAL sequence of the batch.
+    pub sequence: WalSequence,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteSummary {
+    /// Series the predicate selected.
+    pub series: u64,
+    /// Rows removed from the memtable (rows in segments are hidden by a tombstone and
+    /// removed by compaction).
+    pub memtable_rows: u64,
+    /// The WAL sequence of the delete.
+    pub sequence: WalSequence,
+}
+
+impl Engine {
+    /// Writes a batch of points. Every point is checked first (names, limits, field types
+    /// against the measurement and within the batch); one bad point refuses the whole batch
+    /// and nothing is written. Returns once the batch is as durable as the WAL mode promises.
+    pub fn write(&self, points: &[Point]) -> Result<WriteSummary> {
+        self.check_open()?;
+        if points.is_empty() {
+            return Ok(WriteSummary::default());
+        }
+        points.iter().try_for_each(Point::validate)?;
+        let keys: Vec<SeriesKey> =
+            points.iter().map(|p| SeriesKey::new(&p.measurement, &p.tags)).collect();
+        let mut state = self.shared.lock_for_write()?;
+        check_field_types(&state.schemas, points)?;
+        let (summary, freeze) = apply_write(&self.shared, &mut state, points, &keys)?;
+        if freeze {
+            self.shared.freeze(&mut state)?;
+        }
+        drop(state);
+        self.shared.wal.commit(summary.sequence)?;
+        Ok(summary)
+    }
+
+    /// Deletes the rows of `measurement` selected by `predicate` (time range and tags). Rows in
+    /// the memtable go at once; rows in segments are hidden by a tombstone, persisted in the
+    /// manifest, until compaction removes them.
+    pub fn delete(&self, measurement: &str, predicate: &Predicate) -> Result<DeleteSummary> {
+        self.check_open()?;
+        let mut state = self.shared.state.lock();
+        if !state.schemas.contains_key(measurement) {
+            return Err(Error::UnknownMeasurement { measurement: measurement.to_owned() });
+        }
+        let series: Vec<SeriesId> =
+            select_series(&state, measurement, predicate)?.into_iter().map(|(id, _)| id).collect();
+        let range = predicate.time_range;
+        if series.is_empty() || range.is_empty() {
+            return Ok(DeleteSummary::default());
+        }
+        let sequence = self.shared.wal.append(&encode_delete(measurement, &series, &range))?;
+        let memtable_rows = state.active.delete(&series, &range);
+        let tombstone = Tombstone { sequence, measurement: measurement.to_owned(), series, range };
+        let series_count = tombstone.series.len() as u64;
+        let mut tombstones = state.version.tombstones.clone();
+        tombstones.push(Arc::new(tombstone));
+        state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
+        drop(state);
+        self.shared.wal.commit(sequence)?;
+        Ok(DeleteSummary { series: series_count, memtable_rows, sequence })
+    }
+}
+
+/// Refuses a batch whose fields conflict with the schema or with each other.
+fn check_field_types(schemas: &HashMap<String, MeasurementSchema>, points: &[Point]) -> Result<()> {
+    let mut new_fields: HashMap<(&str, &str), FieldType> = HashMap::new();
+    for point in points {
+        let schema = schemas.get(&point.measurement);
+        for (name, value) in &point.fields {
+            let offered = value.field_type();
+            if let Some(schema) = schema.filter(|s| s.field(name).is_some()) {
+                schema.check_field(name, offered)?;
+                continue;
+            }
+            let existing = *new_fields.entry((&point.measurement, name)).or_insert(offered);
+            if existing != offered {
+                return Err(Error::FieldTypeConflict {
+                    measurement: point.measurement.clone(),
+                    field: name.clone(),
+                    existing,
+                    offered,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Assigns series, appends the WAL record and fills the memtable. Returns whether the
+/// memtable reached a flush trigger.
+fn apply_write(
+    shared: &Shared,
+    state: &mut State,
+    points: &[Point],
+    keys: &[SeriesKey],
+) -> Result<(WriteSummary, bool)> {
+    let mut resolved = Vec::with_capacity(points.len());
+    let mut created: Vec<(SeriesId, Arc<SeriesKey>)> = Vec::new();
+    for (point, key) in points.iter().zip(keys) {
+        let (ordinal, id, new) = state.series.get_or_assign(key);
+        let entry_key = Arc::clone(&state.series.entry(ordinal).expect("assigned").key);
+        if new {
+            state.tags.insert(ordinal, &entry_key);
+            state.unpersisted_series.push(ordinal);
+            created.push((id, Arc::clone(&entry_key)));
+        }
+        let schema = state
+            .schemas
+            .entry(point.measurement.clone())
+            .or_insert_with(|| MeasurementSchema::new(&point.measurement));
+        point.tags.iter().for_each(|(tag, _)| schema.ensure_tag(tag));
+        let fields: Vec<_> = point
+            .fields
+            .iter()
+            .map(|(name, value)| (schema.ensure_field(name, value.field_type()), value.clone()))
+            .collect();
+        resolved.push((id, entry_key, MemRow { timestamp_ns: point.timestamp_ns, fields }));
+    }
+    let new_series: Vec<(SeriesId, &SeriesKey)> =
+        created.iter().map(|(id, key)| (*id, key.as_ref())).collect();
+    let mut encoder = WriteRecordEncoder::new(&new_series);
+    for ((id, _, _), point) in resolved.iter().zip(points) {
+        encoder.point(*id, point.timestamp_ns, &point.fields);
+    }
+    let sequence = shared.wal.append(&encoder.finish())?;
+    for (id, key, row) in resolved {
+        state.active.insert(id, &key, row, sequence);
+    }
+    let summary =
+        WriteSummary { points: points.len() as u64, new_series: created.len() as u64, sequence };
+    Ok((summary, shared.memtable_full(state)))
+}
+
+impl Shared {
+    pub(crate) fn memtable_full(&self, state: &State) -> bool {
+        state.active.points() >= self.options.memtable_points_max
+            || state.active.bytes() >= self.options.memtable_bytes_max
+    }
+
+    /// Locks the state for a write, waiting while the memtable is full and the flush queue is
+    /// at its limit (backpressure instead of unbounded memory).
+    pub(crate) fn lock_for_write(&self) -> Result<MutexGuard<'_, State>> {
+        let mut state = self.state.lock();
+        loop {
+            if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(Error::ShuttingDown);
+            }
+            if !(self.memtable_full(&state) && state.frozen.len() >= FROZEN_MEMTABLES_MAX) {
+                break;
+            }
+            self.changed.wait(&mut state);
+        }
+        if self.memtable_full(&state) {
+            self.freeze(&mut state)?;
+        }
+        Ok(state)
+    }
+
+    /// Makes the active memtable immutable and queues it for the flusher.
+    pub(crate) fn freeze(&self, state: &mut State) -> Result<()> {
+        if state.active.is_empty() {
+            return Ok(());
+        }
+        let boundary = self.wal.rotate()?;
+        let memtable = Arc::new(std::mem::take(&mut state.active));
+        tracing::debug!(points = memtable.points(), boundary = boundary.0, "memtable frozen");
+        state.frozen.push_back(Frozen { memtable, boundary });
+        self.changed.notify_all();
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! `rusts_storage`: the storage engine of RusTs.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::cast_possible_truncation)]
+
+mod binary;
+mod bloom;
+mod codec;
+mod disk_usage;
+mod engine;
+mod error;
+mod fs;
+pub mod limits;
+mod manifest;
+mod memtable;
+mod options;
+mod point;
+mod predicate;
+mod run;
+mod scan;
+mod scan_output;
+mod schema;
+mod segment;
+mod series;
+mod series_log;
+mod tag_index;
+mod version;
+mod wal;
+mod wal_record;
+
+#[doc(hidden)]
+pub use codec::bench_api;
+pub use codec::CodecError;
+pub use disk_usage::{ColumnUsage, DiskUsage};
+pub use engine::{CompactionSummary, DeleteSummary, Engine, EngineStats, WriteSummary};
+pub use error::{Error, Result};
+pub use options::{StorageOptions, WalDurability};
+pub use point::Point;
+pub use predicate::{Predicate, TagPredicate, TimeRange};
+pub use scan::{SCAN_BATCH_ROWS_DEFAULT, Scan, ScanRequest, ScanStats};
+pub use scan_output::{field_data_type, time_data_type};
+pub use schema::{FieldSchema, FieldType, FieldValue, MeasurementSchema};
+pub use series::{SeriesId, SeriesKey};
+pub use wal::WalSequence;
