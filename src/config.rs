@@ -75,7 +75,11 @@ pub(crate) struct MemtableConfig {
 
 impl Default for MemtableConfig {
     fn default() -> Self {
-        Self { max_size: 64 << 20, max_points: 1_000_000, max_age: Duration::from_secs(60) }
+        Self {
+            max_size: 64 << 20,
+            max_points: 1_000_000,
+            max_age: Duration::from_secs(60),
+        }
     }
 }
 
@@ -89,7 +93,9 @@ pub(crate) struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into() }
+        Self {
+            level: "info".into(),
+        }
     }
 }
 
@@ -108,7 +114,9 @@ impl Config {
             .with_context(|| format!("reading configuration file {}", path.display()))?;
         let config = Self::from_yaml_str(&text)
             .with_context(|| format!("invalid configuration file {}", path.display()))?;
-        config.validate().with_context(|| format!("invalid configuration file {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("invalid configuration file {}", path.display()))?;
         Ok(config)
     }
 
@@ -175,18 +183,34 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let unknown = Config::from_yaml_str("storage:\n  wal_durabilty: none\n").unwrap_err();
-        assert!(unknown.to_string().contains("unknown field `wal_durabilty`"), "{unknown}");
+        assert!(
+            unknown
+                .to_string()
+                .contains("unknown field `wal_durabilty`"),
+            "{unknown}"
+        );
         let bad = Config::from_yaml_str("storage:\n  wal_durability: sometimes\n").unwrap_err();
-        assert!(bad.to_string().contains("unknown variant `sometimes`"), "{bad}");
+        assert!(
+            bad.to_string().contains("unknown variant `sometimes`"),
+            "{bad}"
+        );
         let zero = Config::from_yaml_str("storage:\n  wal_sync_interval_ms: 0\n").unwrap();
-        assert!(zero.validate().unwrap_err().to_string().contains("wal_sync_interval_ms"));
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("wal_sync_interval_ms")
+        );
     }
 
     #[test]
     fn storage_options_follow_the_file() {
         let text = "storage:\n  wal_durability: every_write\n  partition_duration: 1h\n";
         let options = Config::from_yaml_str(text).unwrap().storage_options();
-        assert_eq!(options.wal_durability, rusts_storage::WalDurability::EveryWrite);
+        assert_eq!(
+            options.wal_durability,
+            rusts_storage::WalDurability::EveryWrite
+        );
         assert_eq!(options.partition_duration, Duration::from_secs(3600));
     }
 }

@@ -39,8 +39,12 @@ fn main() -> anyhow::Result<()> {
     install_tracing(&config.log.level)?;
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
         .context("installing signal handlers")?;
-    let engine = rusts_storage::Engine::open(config.storage_options())
-        .with_context(|| format!("opening data directory {}", config.storage.data_dir.display()))?;
+    let engine = rusts_storage::Engine::open(config.storage_options()).with_context(|| {
+        format!(
+            "opening data directory {}",
+            config.storage.data_dir.display()
+        )
+    })?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         data_dir = %config.storage.data_dir.display(),

@@ -17,10 +17,6 @@ impl ByteWriter {
         self.bytes
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
     pub(crate) fn u8(&mut self, value: u8) {
         self.bytes.push(value);
     }
@@ -105,7 +101,10 @@ impl<'a> ByteReader<'a> {
     }
 
     pub(crate) fn take(&mut self, count: usize) -> DecodeResult<&'a [u8]> {
-        let end = self.position.checked_add(count).filter(|end| *end <= self.input.len());
+        let end = self
+            .position
+            .checked_add(count)
+            .filter(|end| *end <= self.input.len());
         let Some(end) = end else {
             return Err(DecodeError(format!(
                 "needs {count} bytes at offset {}, {} left",
@@ -113,7 +112,10 @@ impl<'a> ByteReader<'a> {
                 self.remaining()
             )));
         };
-        let slice = self.input.get(self.position..end).expect("bounds checked above");
+        let slice = self
+            .input
+            .get(self.position..end)
+            .expect("bounds checked above");
         self.position = end;
         Ok(slice)
     }
@@ -147,7 +149,9 @@ impl<'a> ByteReader<'a> {
         let start = self.position;
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
-            let byte = self.u8().map_err(|_| DecodeError(format!("truncated varint at {start}")))?;
+            let byte = self
+                .u8()
+                .map_err(|_| DecodeError(format!("truncated varint at {start}")))?;
             let low = u64::from(byte & 0x7f);
             if shift == 63 && low > 1 {
                 break;
@@ -157,7 +161,9 @@ impl<'a> ByteReader<'a> {
                 return Ok(value);
             }
         }
-        Err(DecodeError(format!("varint longer than 64 bits at offset {start}")))
+        Err(DecodeError(format!(
+            "varint longer than 64 bits at offset {start}"
+        )))
     }
 
     /// A length or count, refused when larger than the bytes left could hold at

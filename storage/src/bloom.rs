@@ -24,14 +24,19 @@ impl BloomFilter {
     pub(crate) fn with_capacity(items: usize) -> Self {
         let bits = (items.max(1) as u64).saturating_mul(BITS_PER_ITEM);
         let words = usize::try_from(bits.div_ceil(64)).expect("filter size fits memory");
-        Self { words: vec![0; words.min(WORDS_MAX)], probes: PROBES }
+        Self {
+            words: vec![0; words.min(WORDS_MAX)],
+            probes: PROBES,
+        }
     }
 
     fn positions(&self, item: &[u8]) -> impl Iterator<Item = (usize, u64)> + use<> {
         let hash = xxhash_rust::xxh3::xxh3_128(item);
-        let first = hash as u64;
+        let bytes = hash.to_le_bytes();
+        let (low, high) = bytes.split_at(8);
+        let first = u64::from_le_bytes(low.try_into().expect("8 bytes"));
         // An odd step visits distinct positions modulo a power of two and never stalls at 0.
-        let step = ((hash >> 64) as u64) | 1;
+        let step = u64::from_le_bytes(high.try_into().expect("8 bytes")) | 1;
         let bits = self.words.len() as u64 * 64;
         (0..u64::from(self.probes)).map(move |i| {
             let bit = first.wrapping_add(i.wrapping_mul(step)) % bits;
@@ -71,7 +76,9 @@ impl BloomFilter {
         if count == 0 || count > WORDS_MAX {
             return Err(DecodeError(format!("bloom filter with {count} words")));
         }
-        let words = (0..count).map(|_| reader.u64()).collect::<DecodeResult<Vec<_>>>()?;
+        let words = (0..count)
+            .map(|_| reader.u64())
+            .collect::<DecodeResult<Vec<_>>>()?;
         Ok(Self { words, probes })
     }
 }
@@ -107,12 +114,19 @@ mod tests {
         }
         assert!((0..items).all(|id| filter.may_contain(&series_item(id))));
         let probes = 200_000u64;
-        let false_positives =
-            (items..items + probes).filter(|id| filter.may_contain(&series_item(*id))).count();
+        let false_positives = (items..items + probes)
+            .filter(|id| filter.may_contain(&series_item(*id)))
+            .count();
         let rate = false_positives as f64 / probes as f64;
-        println!("bloom false-positive rate at 10 bits/item: {:.3}%", rate * 100.0);
+        println!(
+            "bloom false-positive rate at 10 bits/item: {:.3}%",
+            rate * 100.0
+        );
         assert!(rate < 0.015, "false-positive rate {rate}");
-        assert!(rate > 0.002, "suspiciously low rate {rate}: is the filter oversized?");
+        assert!(
+            rate > 0.002,
+            "suspiciously low rate {rate}: is the filter oversized?"
+        );
     }
 
     #[test]

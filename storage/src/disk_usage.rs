@@ -39,8 +39,9 @@ pub(crate) fn disk_usage(segments: &[Arc<SegmentReader>]) -> DiskUsage {
         usage.rows += footer.rows;
         let mut block_bytes = 0u64;
         for series in &footer.series {
-            let Some(measurement) =
-                usize::try_from(series.measurement).ok().and_then(|m| footer.measurements.get(m))
+            let Some(measurement) = usize::try_from(series.measurement)
+                .ok()
+                .and_then(|m| footer.measurements.get(m))
             else {
                 continue;
             };
@@ -51,8 +52,9 @@ pub(crate) fn disk_usage(segments: &[Arc<SegmentReader>]) -> DiskUsage {
                 time.bytes += u64::from(chunk.time.length);
                 block_bytes += u64::from(chunk.time.length);
                 for column in &chunk.columns {
-                    let Some(field) =
-                        usize::try_from(column.field).ok().and_then(|f| measurement.fields.get(f))
+                    let Some(field) = usize::try_from(column.field)
+                        .ok()
+                        .and_then(|f| measurement.fields.get(f))
                     else {
                         continue;
                     };

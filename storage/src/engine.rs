@@ -63,7 +63,8 @@ impl Paths {
     }
 
     pub(crate) fn segment(&self, partition_start_ns: i64, id: u64) -> PathBuf {
-        self.partition_dir(partition_start_ns).join(crate::segment::file_name(id))
+        self.partition_dir(partition_start_ns)
+            .join(crate::segment::file_name(id))
     }
 }
 
@@ -139,6 +140,8 @@ pub struct EngineStats {
     pub flushed_sequence: u64,
     /// Highest WAL sequence known fsynced.
     pub wal_synced_sequence: u64,
+    /// The sequence the next WAL record will get.
+    pub wal_next_sequence: u64,
     /// Hash collisions resolved when assigning series ids.
     pub series_collisions_resolved: u64,
     /// The last background failure, if any.
@@ -197,6 +200,7 @@ impl Engine {
             tombstones: version.tombstones.len() as u64,
             flushed_sequence: state.flushed.0,
             wal_synced_sequence: self.shared.wal.synced_sequence().0,
+            wal_next_sequence: self.shared.wal.next_sequence().0,
             series_collisions_resolved: state.series.collisions_resolved(),
             background_error: state.background_error.clone(),
         }
@@ -229,7 +233,12 @@ impl Engine {
                 None
             }
         };
-        self.shared.install(&manifest_guard, Vec::new(), &[], idle_boundary.map(|b| (b, false)))?;
+        self.shared.install(
+            &manifest_guard,
+            Vec::new(),
+            &[],
+            idle_boundary.map(|b| (b, false)),
+        )?;
         drop(manifest_guard);
         if let Some(boundary) = idle_boundary {
             self.shared.wal.remove_through(boundary)?;
@@ -276,9 +285,13 @@ impl Drop for Engine {
 }
 
 fn snapshot_for_scan(state: &State, request: &ScanRequest) -> Result<ScanSnapshot> {
-    let schema = state.schemas.get(&request.measurement).cloned().ok_or_else(|| {
-        Error::UnknownMeasurement { measurement: request.measurement.clone() }
-    })?;
+    let schema = state
+        .schemas
+        .get(&request.measurement)
+        .cloned()
+        .ok_or_else(|| Error::UnknownMeasurement {
+            measurement: request.measurement.clone(),
+        })?;
     let series = select_series(state, &request.measurement, &request.predicate)?;
     let series_total = state.tags.select(&request.measurement, &[])?.len();
     let range = request.predicate.time_range;

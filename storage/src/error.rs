@@ -171,6 +171,10 @@ impl Error {
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { operation, path, source }
+        move |source| Self::Io {
+            operation,
+            path,
+            source,
+        }
     }
 }

@@ -1,6 +1,18 @@
 //! `rusts_storage`: the storage engine of RusTs.
 #![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::cast_possible_truncation,
+        clippy::type_complexity,
+        clippy::too_many_lines
+    )
+)]
 
 mod binary;
 mod bloom;
@@ -27,9 +39,9 @@ mod version;
 mod wal;
 mod wal_record;
 
+pub use codec::CodecError;
 #[doc(hidden)]
 pub use codec::bench_api;
-pub use codec::CodecError;
 pub use disk_usage::{ColumnUsage, DiskUsage};
 pub use engine::{CompactionSummary, DeleteSummary, Engine, EngineStats, WriteSummary};
 pub use error::{Error, Result};

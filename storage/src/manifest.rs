@@ -39,7 +39,10 @@ impl Manifest {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self { next_segment_id: 1, ..Self::default() });
+                return Ok(Self {
+                    next_segment_id: 1,
+                    ..Self::default()
+                });
             }
             Err(error) => return Err(Error::io("reading manifest", path)(error)),
         };
@@ -76,7 +79,9 @@ impl Manifest {
             body.i64(segment.partition_start_ns);
         }
         body.len_var(self.tombstones.len());
-        self.tombstones.iter().for_each(|tombstone| tombstone.write(&mut body));
+        self.tombstones
+            .iter()
+            .for_each(|tombstone| tombstone.write(&mut body));
         let body = body.into_bytes();
         let mut out = ByteWriter::new();
         out.raw(MAGIC);
@@ -99,11 +104,16 @@ impl Manifest {
         let next_segment_id = reader.u64()?;
         let flushed_sequence = WalSequence(reader.u64()?);
         let schema_count = reader.len_var(3)?;
-        let schemas = (0..schema_count).map(|_| read_schema(&mut reader)).collect::<DecodeResult<_>>()?;
+        let schemas = (0..schema_count)
+            .map(|_| read_schema(&mut reader))
+            .collect::<DecodeResult<_>>()?;
         let segment_count = reader.len_var(16)?;
         let mut segments = Vec::with_capacity(segment_count);
         for _ in 0..segment_count {
-            segments.push(SegmentEntry { id: reader.u64()?, partition_start_ns: reader.i64()? });
+            segments.push(SegmentEntry {
+                id: reader.u64()?,
+                partition_start_ns: reader.i64()?,
+            });
         }
         let tombstone_count = reader.len_var(25)?;
         let tombstones = (0..tombstone_count)
@@ -112,7 +122,13 @@ impl Manifest {
         if !reader.is_empty() {
             return Err(DecodeError("trailing bytes".into()));
         }
-        Ok(Self { next_segment_id, flushed_sequence, schemas, segments, tombstones })
+        Ok(Self {
+            next_segment_id,
+            flushed_sequence,
+            schemas,
+            segments,
+            tombstones,
+        })
     }
 }
 
@@ -151,7 +167,10 @@ mod tests {
             next_segment_id: 7,
             flushed_sequence: WalSequence(42),
             schemas: vec![schema],
-            segments: vec![SegmentEntry { id: 3, partition_start_ns: -86_400 }],
+            segments: vec![SegmentEntry {
+                id: 3,
+                partition_start_ns: -86_400,
+            }],
             tombstones: vec![Arc::new(Tombstone {
                 sequence: WalSequence(40),
                 measurement: "cpu".into(),

@@ -44,8 +44,12 @@ pub(crate) struct SeriesRows {
 impl SeriesRows {
     /// Rows in `range`, sorted by time, duplicates merged newest-wins.
     pub(crate) fn normalized(&self, range: &TimeRange) -> Vec<MemRow> {
-        let mut rows: Vec<MemRow> =
-            self.rows.iter().filter(|row| range.contains(row.timestamp_ns)).cloned().collect();
+        let mut rows: Vec<MemRow> = self
+            .rows
+            .iter()
+            .filter(|row| range.contains(row.timestamp_ns))
+            .cloned()
+            .collect();
         if !self.sorted {
             // Stable, so rows of equal time stay in arrival order for the merge below.
             rows.sort_by_key(|row| row.timestamp_ns);
@@ -60,7 +64,11 @@ fn merge_equal_times(rows: Vec<MemRow>) -> Vec<MemRow> {
         match merged.last_mut() {
             Some(last) if last.timestamp_ns == row.timestamp_ns => {
                 for (field, value) in row.fields {
-                    match last.fields.iter_mut().find(|(existing, _)| *existing == field) {
+                    match last
+                        .fields
+                        .iter_mut()
+                        .find(|(existing, _)| *existing == field)
+                    {
                         Some(slot) => slot.1 = value,
                         None => last.fields.push((field, value)),
                     }
@@ -88,11 +96,17 @@ pub(crate) fn rows_to_run(
                 None => column.push_null(),
             }
         }
-        if let Some(slot) = usize::try_from(*field).ok().and_then(|i| columns.get_mut(i)) {
+        if let Some(slot) = usize::try_from(*field)
+            .ok()
+            .and_then(|i| columns.get_mut(i))
+        {
             *slot = Some(column);
         }
     }
-    Run { timestamps: rows.iter().map(|row| row.timestamp_ns).collect(), columns }
+    Run {
+        timestamps: rows.iter().map(|row| row.timestamp_ns).collect(),
+        columns,
+    }
 }
 
 /// Writes since the last flush.
@@ -119,9 +133,17 @@ impl Memtable {
         self.bytes += row.size_bytes();
         let series = self.series.entry(id).or_insert_with(|| {
             self.bytes += (std::mem::size_of::<SeriesRows>() + 64) as u64;
-            SeriesRows { key: Arc::clone(key), rows: Vec::new(), sorted: true }
+            SeriesRows {
+                key: Arc::clone(key),
+                rows: Vec::new(),
+                sorted: true,
+            }
         });
-        if series.rows.last().is_some_and(|last| last.timestamp_ns > row.timestamp_ns) {
+        if series
+            .rows
+            .last()
+            .is_some_and(|last| last.timestamp_ns > row.timestamp_ns)
+        {
             series.sorted = false;
         }
         series.rows.push(row);
@@ -131,7 +153,9 @@ impl Memtable {
     pub(crate) fn delete(&mut self, series: &[SeriesId], range: &TimeRange) -> u64 {
         let mut removed = 0;
         for id in series {
-            let Some(rows) = self.series.get_mut(id) else { continue };
+            let Some(rows) = self.series.get_mut(id) else {
+                continue;
+            };
             let before = rows.rows.len();
             rows.rows.retain(|row| !range.contains(row.timestamp_ns));
             removed += (before - rows.rows.len()) as u64;
@@ -177,8 +201,14 @@ mod tests {
     use super::*;
 
     fn row(timestamp_ns: i64, fields: &[(FieldIndex, f64)]) -> MemRow {
-        let fields = fields.iter().map(|(i, v)| (*i, FieldValue::Float(*v))).collect();
-        MemRow { timestamp_ns, fields }
+        let fields = fields
+            .iter()
+            .map(|(i, v)| (*i, FieldValue::Float(*v)))
+            .collect();
+        MemRow {
+            timestamp_ns,
+            fields,
+        }
     }
 
     #[test]
@@ -192,7 +222,10 @@ mod tests {
         assert_eq!(memtable.points(), 3);
         assert_eq!(memtable.max_sequence(), WalSequence(3));
         let rows = memtable.series(id).unwrap().normalized(&TimeRange::ALL);
-        assert_eq!(rows, vec![row(10, &[(0, 1.5), (1, 9.0)]), row(20, &[(0, 2.0)])]);
+        assert_eq!(
+            rows,
+            vec![row(10, &[(0, 1.5), (1, 9.0)]), row(20, &[(0, 2.0)])]
+        );
         let run = rows_to_run(&rows, &[(1, FieldType::Float)], 2);
         assert_eq!(run.timestamps, vec![10, 20]);
         assert!(run.columns[0].is_none());
@@ -206,10 +239,21 @@ mod tests {
         let key = Arc::new(SeriesKey::new("cpu", &[]));
         let mut memtable = Memtable::default();
         for ts in 0..10 {
-            memtable.insert(SeriesId(1), &key, row(ts, &[(0, ts as f64)]), WalSequence(1));
+            memtable.insert(
+                SeriesId(1),
+                &key,
+                row(ts, &[(0, ts as f64)]),
+                WalSequence(1),
+            );
         }
-        assert_eq!(memtable.delete(&[SeriesId(1), SeriesId(2)], &TimeRange::new(3, 5)), 3);
-        let rows = memtable.series(SeriesId(1)).unwrap().normalized(&TimeRange::ALL);
+        assert_eq!(
+            memtable.delete(&[SeriesId(1), SeriesId(2)], &TimeRange::new(3, 5)),
+            3
+        );
+        let rows = memtable
+            .series(SeriesId(1))
+            .unwrap()
+            .normalized(&TimeRange::ALL);
         let times: Vec<i64> = rows.iter().map(|r| r.timestamp_ns).collect();
         assert_eq!(times, vec![0, 1, 2, 6, 7, 8, 9]);
         assert_eq!(memtable.delete(&[SeriesId(1)], &TimeRange::ALL), 7);

@@ -26,7 +26,9 @@ pub enum WalDurability {
 
 impl Default for WalDurability {
     fn default() -> Self {
-        Self::Periodic { interval: Duration::from_millis(100) }
+        Self::Periodic {
+            interval: Duration::from_millis(100),
+        }
     }
 }
 

@@ -32,7 +32,10 @@ impl Point {
         check_count("tags per point", self.tags.len(), TAGS_PER_POINT_MAX)?;
         check_count("fields per point", self.fields.len(), FIELDS_PER_POINT_MAX)?;
         if self.fields.is_empty() {
-            return Err(invalid(format!("point of {} has no fields", self.measurement)));
+            return Err(invalid(format!(
+                "point of {} has no fields",
+                self.measurement
+            )));
         }
         for (key, value) in &self.tags {
             check_name("tag key", key, &self.measurement)?;
@@ -68,7 +71,9 @@ fn invalid(reason: String) -> Error {
 
 fn check_name(what: &str, name: &str, measurement: &str) -> Result<()> {
     if name.is_empty() {
-        return Err(invalid(format!("measurement {measurement:?}: empty {what}")));
+        return Err(invalid(format!(
+            "measurement {measurement:?}: empty {what}"
+        )));
     }
     check_count("name bytes", name.len(), NAME_BYTES_MAX)?;
     if what != "measurement" && RESERVED_NAMES.contains(&name) {
@@ -81,7 +86,11 @@ fn check_name(what: &str, name: &str, measurement: &str) -> Result<()> {
 
 fn check_count(what: &'static str, value: usize, limit: usize) -> Result<()> {
     if value > limit {
-        return Err(Error::LimitExceeded { what, value: value as u64, limit: limit as u64 });
+        return Err(Error::LimitExceeded {
+            what,
+            value: value as u64,
+            limit: limit as u64,
+        });
     }
     Ok(())
 }
@@ -109,10 +118,22 @@ mod tests {
         let cases: Vec<(Box<dyn Fn(&mut Point)>, &str)> = vec![
             (Box::new(|p| p.fields.clear()), "point of cpu has no fields"),
             (Box::new(|p| p.measurement.clear()), "empty measurement"),
-            (Box::new(|p| p.tags.push(("".into(), "x".into()))), "empty tag key"),
-            (Box::new(|p| p.tags.push(("time".into(), "x".into()))), "reserved"),
-            (Box::new(|p| p.tags.push(("usage".into(), "x".into()))), "more than once"),
-            (Box::new(|p| p.tags.push(("host".into(), "b".into()))), "more than once"),
+            (
+                Box::new(|p| p.tags.push(("".into(), "x".into()))),
+                "empty tag key",
+            ),
+            (
+                Box::new(|p| p.tags.push(("time".into(), "x".into()))),
+                "reserved",
+            ),
+            (
+                Box::new(|p| p.tags.push(("usage".into(), "x".into()))),
+                "more than once",
+            ),
+            (
+                Box::new(|p| p.tags.push(("host".into(), "b".into()))),
+                "more than once",
+            ),
         ];
         for (mutate, expected) in cases {
             let mut bad = point();
@@ -125,7 +146,9 @@ mod tests {
     #[test]
     fn limits_hold_at_the_limit_and_fail_one_past_it() {
         let mut at_limit = point();
-        at_limit.tags = (0..TAGS_PER_POINT_MAX).map(|i| (format!("t{i}"), "v".into())).collect();
+        at_limit.tags = (0..TAGS_PER_POINT_MAX)
+            .map(|i| (format!("t{i}"), "v".into()))
+            .collect();
         at_limit.validate().unwrap();
         at_limit.tags.push(("one_more".into(), "v".into()));
         let error = at_limit.validate().unwrap_err();

@@ -12,7 +12,10 @@ pub struct TimeRange {
 
 impl TimeRange {
     /// Every representable time.
-    pub const ALL: Self = Self { min_ns: i64::MIN, max_ns: i64::MAX };
+    pub const ALL: Self = Self {
+        min_ns: i64::MIN,
+        max_ns: i64::MAX,
+    };
 
     /// The range `[min_ns, max_ns]`.
     pub fn new(min_ns: i64, max_ns: i64) -> Self {
@@ -36,7 +39,10 @@ impl TimeRange {
 
     /// The part of this range inside `other`.
     pub fn intersect(&self, other: &Self) -> Self {
-        Self { min_ns: self.min_ns.max(other.min_ns), max_ns: self.max_ns.min(other.max_ns) }
+        Self {
+            min_ns: self.min_ns.max(other.min_ns),
+            max_ns: self.max_ns.min(other.max_ns),
+        }
     }
 }
 
@@ -120,7 +126,10 @@ pub struct Predicate {
 
 impl Default for Predicate {
     fn default() -> Self {
-        Self { time_range: TimeRange::ALL, tags: Vec::new() }
+        Self {
+            time_range: TimeRange::ALL,
+            tags: Vec::new(),
+        }
     }
 }
 

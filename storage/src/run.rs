@@ -32,11 +32,10 @@ impl Column {
             FieldType::Boolean => ColumnValues::Boolean(Vec::with_capacity(rows)),
             FieldType::String => ColumnValues::String(Vec::with_capacity(rows)),
         };
-        Self { values, valid: Vec::with_capacity(rows) }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.valid.len()
+        Self {
+            values,
+            valid: Vec::with_capacity(rows),
+        }
     }
 
     pub(crate) fn push_null(&mut self) {
@@ -53,7 +52,7 @@ impl Column {
     /// Appends a value; a value of another type than the column is a caller bug that the
     /// schema check prevents, and is stored as null in release builds.
     pub(crate) fn push_value(&mut self, value: &FieldValue) {
-        let pushed = match (&mut self.values, value) {
+        match (&mut self.values, value) {
             (ColumnValues::Float(values), FieldValue::Float(v)) => values.push(*v),
             (ColumnValues::Integer(values), FieldValue::Integer(v)) => values.push(*v),
             (ColumnValues::Unsigned(values), FieldValue::Unsigned(v)) => values.push(*v),
@@ -63,8 +62,7 @@ impl Column {
                 debug_assert!(false, "value type differs from column type");
                 return self.push_null();
             }
-        };
-        let () = pushed;
+        }
         self.valid.push(true);
     }
 
@@ -131,11 +129,14 @@ impl Column {
 
     pub(crate) fn string(&self, row: usize) -> Option<&str> {
         match &self.values {
-            ColumnValues::String(values) if self.is_valid(row) => values.get(row).map(String::as_str),
+            ColumnValues::String(values) if self.is_valid(row) => {
+                values.get(row).map(String::as_str)
+            }
             _ => None,
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn value(&self, row: usize) -> Option<FieldValue> {
         if !self.is_valid(row) {
             return None;
@@ -179,7 +180,11 @@ impl Run {
     }
 
     fn select_rows(&self, rows: &[usize]) -> Run {
-        let timestamps = rows.iter().filter_map(|row| self.timestamps.get(*row)).copied().collect();
+        let timestamps = rows
+            .iter()
+            .filter_map(|row| self.timestamps.get(*row))
+            .copied()
+            .collect();
         let columns = self
             .columns
             .iter()
@@ -191,13 +196,19 @@ impl Run {
                 })
             })
             .collect();
-        Run { timestamps, columns }
+        Run {
+            timestamps,
+            columns,
+        }
     }
 
     /// Appends `other`, whose rows all come after this run's rows.
     pub(crate) fn append(&mut self, other: Run) {
         debug_assert!(
-            self.timestamps.last().zip(other.timestamps.first()).is_none_or(|(a, b)| a < b)
+            self.timestamps
+                .last()
+                .zip(other.timestamps.first())
+                .is_none_or(|(a, b)| a < b)
         );
         let rows = other.len();
         let existing = self.len();
@@ -267,16 +278,32 @@ fn merge_overlapping(runs: &[Run]) -> Run {
     let mut order: Vec<(i64, usize, usize)> = runs
         .iter()
         .enumerate()
-        .flat_map(|(run, r)| r.timestamps.iter().enumerate().map(move |(row, ts)| (*ts, run, row)))
+        .flat_map(|(run, r)| {
+            r.timestamps
+                .iter()
+                .enumerate()
+                .map(move |(row, ts)| (*ts, run, row))
+        })
         .collect();
     order.sort_unstable();
     let width = runs.iter().map(|run| run.columns.len()).max().unwrap_or(0);
-    let mut merged = Run { timestamps: Vec::new(), columns: vec![None; width] };
+    let mut merged = Run {
+        timestamps: Vec::new(),
+        columns: vec![None; width],
+    };
     for group in order.chunk_by(|left, right| left.0 == right.0) {
-        let Some((timestamp, _, _)) = group.first() else { continue };
+        let Some((timestamp, _, _)) = group.first() else {
+            continue;
+        };
         merged.timestamps.push(*timestamp);
         for field in 0..width {
-            merge_field(runs, group, field, &mut merged.columns, merged.timestamps.len() - 1);
+            merge_field(
+                runs,
+                group,
+                field,
+                &mut merged.columns,
+                merged.timestamps.len() - 1,
+            );
         }
     }
     merged
@@ -293,7 +320,9 @@ fn merge_field(
         let column = runs.get(*run)?.columns.get(field)?.as_ref()?;
         column.is_valid(*row).then_some((column, *row))
     });
-    let Some(slot) = columns.get_mut(field) else { return };
+    let Some(slot) = columns.get_mut(field) else {
+        return;
+    };
     match (newest, slot.as_mut()) {
         (Some((source, row)), Some(target)) => target.push_from(source, row),
         (Some((source, row)), None) => {
@@ -334,7 +363,10 @@ mod tests {
         (0..run.len())
             .map(|row| {
                 let value = |field: usize| {
-                    run.columns.get(field).and_then(|c| c.as_ref()).and_then(|c| c.value(row))
+                    run.columns
+                        .get(field)
+                        .and_then(|c| c.as_ref())
+                        .and_then(|c| c.value(row))
                 };
                 (run.timestamps[row], value(0), value(1))
             })
@@ -346,11 +378,22 @@ mod tests {
         let old = run(&[(1, Some(1.0), Some(10)), (2, Some(2.0), Some(20))]);
         let new = run(&[(2, Some(2.5), None), (3, None, Some(30))]);
         let merged = merge_runs(vec![old, new]);
-        assert_eq!(rows(&merged), vec![
-            (1, Some(FieldValue::Float(1.0)), Some(FieldValue::Integer(10))),
-            (2, Some(FieldValue::Float(2.5)), Some(FieldValue::Integer(20))),
-            (3, None, Some(FieldValue::Integer(30))),
-        ]);
+        assert_eq!(
+            rows(&merged),
+            vec![
+                (
+                    1,
+                    Some(FieldValue::Float(1.0)),
+                    Some(FieldValue::Integer(10))
+                ),
+                (
+                    2,
+                    Some(FieldValue::Float(2.5)),
+                    Some(FieldValue::Integer(20))
+                ),
+                (3, None, Some(FieldValue::Integer(30))),
+            ]
+        );
     }
 
     #[test]
@@ -359,19 +402,37 @@ mod tests {
         let mut new = run(&[(5, Some(5.0), None)]);
         new.columns[1] = None;
         let merged = merge_runs(vec![old, new]);
-        assert_eq!(rows(&merged), vec![
-            (1, Some(FieldValue::Float(1.0)), Some(FieldValue::Integer(10))),
-            (5, Some(FieldValue::Float(5.0)), None),
-        ]);
+        assert_eq!(
+            rows(&merged),
+            vec![
+                (
+                    1,
+                    Some(FieldValue::Float(1.0)),
+                    Some(FieldValue::Integer(10))
+                ),
+                (5, Some(FieldValue::Float(5.0)), None),
+            ]
+        );
     }
 
     #[test]
     fn retain_rows_filters_every_column() {
-        let mut all = run(&[(1, Some(1.0), None), (2, None, Some(2)), (3, Some(3.0), Some(3))]);
-        all.retain_rows(|ts| ts != 2);
-        assert_eq!(rows(&all), vec![
-            (1, Some(FieldValue::Float(1.0)), None),
-            (3, Some(FieldValue::Float(3.0)), Some(FieldValue::Integer(3))),
+        let mut all = run(&[
+            (1, Some(1.0), None),
+            (2, None, Some(2)),
+            (3, Some(3.0), Some(3)),
         ]);
+        all.retain_rows(|ts| ts != 2);
+        assert_eq!(
+            rows(&all),
+            vec![
+                (1, Some(FieldValue::Float(1.0)), None),
+                (
+                    3,
+                    Some(FieldValue::Float(3.0)),
+                    Some(FieldValue::Integer(3))
+                ),
+            ]
+        );
     }
 }

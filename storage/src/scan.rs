@@ -15,12 +15,12 @@ use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Result};
 use crate::memtable::{MemRow, Memtable, rows_to_run};
-use crate::predicate::{Predicate, TimeRange};
+use crate::predicate::{Predicate, TagPredicate, TimeRange};
 use crate::run::{Run, merge_runs};
 use crate::scan_output::{BatchBuilder, OutputColumn, arrow_schema};
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
-use crate::segment::SegmentReader;
 use crate::segment::ChunkCounts;
+use crate::segment::SegmentReader;
 use crate::series::{SeriesId, SeriesKey};
 use crate::version::{Tombstone, apply_tombstones};
 
@@ -124,7 +124,10 @@ impl Scan {
         for column in &columns {
             if let OutputColumn::Field(index, field_type) = column {
                 projection.push((*index, *field_type));
-                let name = &snapshot.schema.fields.get(usize::try_from(*index).unwrap_or(usize::MAX));
+                let name = &snapshot
+                    .schema
+                    .fields
+                    .get(usize::try_from(*index).unwrap_or(usize::MAX));
                 names.push(name.map(|f| f.name.clone()).unwrap_or_default());
             }
         }
@@ -134,7 +137,7 @@ impl Scan {
             series_matched: snapshot.series.len() as u64,
             ..ScanStats::default()
         };
-        prune_segments(&mut snapshot, &range, &mut stats);
+        prune_segments(&mut snapshot, &request.predicate, &mut stats);
         Ok(Self {
             schema,
             width: snapshot.schema.fields.len(),
@@ -161,7 +164,9 @@ impl Scan {
     }
 
     fn series_run(&mut self, position: usize) -> Result<Run> {
-        let Some((id, _)) = self.snapshot.series.get(position) else { return Ok(Run::default()) };
+        let Some((id, _)) = self.snapshot.series.get(position) else {
+            return Ok(Run::default());
+        };
         let id = *id;
         let projected: Vec<(FieldIndex, &str, FieldType)> = self
             .projection
@@ -185,7 +190,9 @@ impl Scan {
         self.stats.chunks_read += counts.read;
         self.stats.chunks_pruned_by_time += counts.skipped;
         for source in &self.snapshot.frozen {
-            let Some(rows) = source.memtable.series(id) else { continue };
+            let Some(rows) = source.memtable.series(id) else {
+                continue;
+            };
             let mut run = rows_to_run(&rows.normalized(&self.range), &self.projection, self.width);
             apply_tombstones(&mut run, id, source.max_sequence, &self.snapshot.tombstones);
             runs.push(run);
@@ -218,7 +225,11 @@ impl Iterator for Scan {
                 }
             };
             let take = (run.len() - offset).min(self.batch_rows - builder.rows());
-            let key = self.snapshot.series.get(position).map(|(_, key)| Arc::clone(key));
+            let key = self
+                .snapshot
+                .series
+                .get(position)
+                .map(|(_, key)| Arc::clone(key));
             if let Some(key) = key {
                 builder.append(&key, &run, offset, offset + take);
             }
@@ -237,12 +248,23 @@ impl Iterator for Scan {
     }
 }
 
-fn resolve_columns(schema: &MeasurementSchema, projection: Option<&[String]>) -> Result<Vec<OutputColumn>> {
+fn resolve_columns(
+    schema: &MeasurementSchema,
+    projection: Option<&[String]>,
+) -> Result<Vec<OutputColumn>> {
     let Some(names) = projection else {
         let mut columns = vec![OutputColumn::Time];
-        columns.extend(schema.tag_keys.iter().map(|key| OutputColumn::Tag(key.clone())));
+        columns.extend(
+            schema
+                .tag_keys
+                .iter()
+                .map(|key| OutputColumn::Tag(key.clone())),
+        );
         columns.extend(schema.fields.iter().enumerate().map(|(index, field)| {
-            OutputColumn::Field(FieldIndex::try_from(index).unwrap_or(FieldIndex::MAX), field.field_type)
+            OutputColumn::Field(
+                FieldIndex::try_from(index).unwrap_or(FieldIndex::MAX),
+                field.field_type,
+            )
         }));
         return Ok(columns);
     };
@@ -256,17 +278,46 @@ fn resolve_columns(schema: &MeasurementSchema, projection: Option<&[String]>) ->
             } else if let Some((index, field_type)) = schema.field(name) {
                 Ok(OutputColumn::Field(index, field_type))
             } else {
-                Err(Error::UnknownColumn { measurement: schema.name.clone(), column: name.clone() })
+                Err(Error::UnknownColumn {
+                    measurement: schema.name.clone(),
+                    column: name.clone(),
+                })
             }
         })
         .collect()
 }
 
-/// Drops segments outside the time range or whose bloom filter rules out every selected
-/// series, counting partitions and segments pruned.
-fn prune_segments(snapshot: &mut ScanSnapshot, range: &TimeRange, stats: &mut ScanStats) {
-    let partitions: BTreeSet<i64> =
-        snapshot.segments.iter().map(|s| s.footer().header.partition_start_ns).collect();
+/// Whether the segment's bloom filter rules out the scan: an `=` or `IN` tag predicate none
+/// of whose values it holds, or none of the selected series.
+fn bloom_rules_out(
+    segment: &SegmentReader,
+    measurement: &str,
+    predicate: &Predicate,
+    series: &[SeriesId],
+) -> bool {
+    let tag_absent = predicate.tags.iter().any(|tag| match tag {
+        TagPredicate::Eq { key, value } => !segment.bloom_may_contain_tag(measurement, key, value),
+        TagPredicate::In { key, values } => !values
+            .iter()
+            .any(|value| segment.bloom_may_contain_tag(measurement, key, value)),
+        _ => false,
+    });
+    tag_absent
+        || !series
+            .iter()
+            .any(|id| segment.bloom_may_contain_series(*id))
+}
+
+/// Drops segments outside the time range or ruled out by their bloom filter, counting
+/// partitions and segments pruned.
+fn prune_segments(snapshot: &mut ScanSnapshot, predicate: &Predicate, stats: &mut ScanStats) {
+    let range = predicate.time_range;
+    let measurement = snapshot.schema.name.clone();
+    let partitions: BTreeSet<i64> = snapshot
+        .segments
+        .iter()
+        .map(|s| s.footer().header.partition_start_ns)
+        .collect();
     stats.partitions_total = partitions.len() as u64;
     let mut kept_partitions = BTreeSet::new();
     let mut time_partitions = BTreeSet::new();
@@ -279,7 +330,7 @@ fn prune_segments(snapshot: &mut ScanSnapshot, range: &TimeRange, stats: &mut Sc
             return false;
         }
         time_partitions.insert(partition);
-        if !series.iter().any(|id| segment.bloom_may_contain_series(*id)) {
+        if bloom_rules_out(segment, &measurement, predicate, &series) {
             stats.segments_pruned_by_bloom += 1;
             return false;
         }

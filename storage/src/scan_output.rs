@@ -11,7 +11,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::run::{Column, ColumnValues, Run};
+use crate::run::{Column, Run};
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
 use crate::series::SeriesKey;
 
@@ -85,10 +85,18 @@ impl BatchBuilder {
                 ),
                 OutputColumn::Tag(key) => ColumnBuilder::Tag(key.clone(), StringBuilder::new()),
                 OutputColumn::Field(index, field_type) => match field_type {
-                    FieldType::Float => ColumnBuilder::Float(*index, Float64Builder::with_capacity(capacity)),
-                    FieldType::Integer => ColumnBuilder::Integer(*index, Int64Builder::with_capacity(capacity)),
-                    FieldType::Unsigned => ColumnBuilder::Unsigned(*index, UInt64Builder::with_capacity(capacity)),
-                    FieldType::Boolean => ColumnBuilder::Boolean(*index, BooleanBuilder::with_capacity(capacity)),
+                    FieldType::Float => {
+                        ColumnBuilder::Float(*index, Float64Builder::with_capacity(capacity))
+                    }
+                    FieldType::Integer => {
+                        ColumnBuilder::Integer(*index, Int64Builder::with_capacity(capacity))
+                    }
+                    FieldType::Unsigned => {
+                        ColumnBuilder::Unsigned(*index, UInt64Builder::with_capacity(capacity))
+                    }
+                    FieldType::Boolean => {
+                        ColumnBuilder::Boolean(*index, BooleanBuilder::with_capacity(capacity))
+                    }
                     FieldType::String => ColumnBuilder::String(*index, StringBuilder::new()),
                 },
             })
@@ -144,7 +152,9 @@ impl BatchBuilder {
             .map(|builder| -> ArrayRef {
                 match builder {
                     ColumnBuilder::Time(mut b) => Arc::new(b.finish()),
-                    ColumnBuilder::Tag(_, mut b) | ColumnBuilder::String(_, mut b) => Arc::new(b.finish()),
+                    ColumnBuilder::Tag(_, mut b) | ColumnBuilder::String(_, mut b) => {
+                        Arc::new(b.finish())
+                    }
                     ColumnBuilder::Float(_, mut b) => Arc::new(b.finish()),
                     ColumnBuilder::Integer(_, mut b) => Arc::new(b.finish()),
                     ColumnBuilder::Unsigned(_, mut b) => Arc::new(b.finish()),

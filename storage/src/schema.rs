@@ -130,7 +130,10 @@ pub struct MeasurementSchema {
 
 impl MeasurementSchema {
     pub(crate) fn new(name: &str) -> Self {
-        Self { name: name.to_owned(), ..Self::default() }
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
     }
 
     /// The index and type of a field, if the measurement has it.
@@ -142,7 +145,9 @@ impl MeasurementSchema {
 
     /// Whether `name` is one of the measurement's tag keys.
     pub fn has_tag(&self, name: &str) -> bool {
-        self.tag_keys.binary_search_by(|key| key.as_str().cmp(name)).is_ok()
+        self.tag_keys
+            .binary_search_by(|key| key.as_str().cmp(name))
+            .is_ok()
     }
 
     /// Checks that a field may be written with `offered` type without changing anything.
@@ -164,15 +169,22 @@ impl MeasurementSchema {
             debug_assert_eq!(existing, field_type, "caller checked the type");
             return index;
         }
-        let index = FieldIndex::try_from(self.fields.len()).expect("fields per measurement fit u32");
-        self.fields.push(FieldSchema { name: name.to_owned(), field_type });
+        let index =
+            FieldIndex::try_from(self.fields.len()).expect("fields per measurement fit u32");
+        self.fields.push(FieldSchema {
+            name: name.to_owned(),
+            field_type,
+        });
         self.field_positions.insert(name.to_owned(), index);
         index
     }
 
     /// Adds a tag key if new, keeping the keys sorted.
     pub(crate) fn ensure_tag(&mut self, key: &str) {
-        if let Err(position) = self.tag_keys.binary_search_by(|probe| probe.as_str().cmp(key)) {
+        if let Err(position) = self
+            .tag_keys
+            .binary_search_by(|probe| probe.as_str().cmp(key))
+        {
             self.tag_keys.insert(position, key.to_owned());
         }
     }

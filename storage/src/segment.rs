@@ -20,7 +20,7 @@ mod format;
 mod reader;
 mod writer;
 
-pub(crate) use format::{BlockStats, SegmentHeader};
+pub(crate) use format::SegmentHeader;
 pub(crate) use reader::{ChunkCounts, SegmentReader};
 pub(crate) use writer::SegmentWriter;
 

@@ -43,12 +43,18 @@ impl SeriesKey {
     pub fn new(measurement: &str, tags: &[(String, String)]) -> Self {
         let mut tags = tags.to_vec();
         tags.sort_by(|left, right| left.0.cmp(&right.0));
-        Self { measurement: measurement.to_owned(), tags }
+        Self {
+            measurement: measurement.to_owned(),
+            tags,
+        }
     }
 
     /// The value of tag `key`, if the series has it.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        let position = self.tags.binary_search_by(|(probe, _)| probe.as_str().cmp(key)).ok()?;
+        let position = self
+            .tags
+            .binary_search_by(|(probe, _)| probe.as_str().cmp(key))
+            .ok()?;
         self.tags.get(position).map(|(_, value)| value.as_str())
     }
 
@@ -185,10 +191,18 @@ impl SeriesIndex {
             if *existing.key == key {
                 return Ok(ordinal);
             }
-            return Err(SeriesConflict { id, existing: (*existing.key).clone(), offered: key });
+            return Err(SeriesConflict {
+                id,
+                existing: (*existing.key).clone(),
+                offered: key,
+            });
         }
         if let Some((_, other)) = self.lookup(&key) {
-            return Err(SeriesConflict { id: other, existing: key.clone(), offered: key });
+            return Err(SeriesConflict {
+                id: other,
+                existing: key.clone(),
+                offered: key,
+            });
         }
         Ok(self.push(id, Arc::new(key)))
     }
@@ -207,7 +221,10 @@ mod tests {
     use super::*;
 
     fn key(host: &str) -> SeriesKey {
-        SeriesKey::new("cpu", &[("region".into(), "eu".into()), ("host".into(), host.into())])
+        SeriesKey::new(
+            "cpu",
+            &[("region".into(), "eu".into()), ("host".into(), host.into())],
+        )
     }
 
     #[test]
@@ -235,7 +252,11 @@ mod tests {
     fn forced_collision_gives_distinct_ids() {
         // Every key hashes to 42 with seed 0: the second and third series must move.
         fn colliding(bytes: &[u8], seed: u64) -> u64 {
-            if seed == 0 { 42 } else { xxh3_hasher(bytes, seed) }
+            if seed == 0 {
+                42
+            } else {
+                xxh3_hasher(bytes, seed)
+            }
         }
         let mut index = SeriesIndex::with_hasher(colliding);
         let (_, a, _) = index.get_or_assign(&key("a"));

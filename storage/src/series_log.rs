@@ -33,7 +33,8 @@ impl SeriesLog {
             .open(path)
             .map_err(Error::io("opening series log", path))?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(Error::io("reading series log", path))?;
+        file.read_to_end(&mut bytes)
+            .map_err(Error::io("reading series log", path))?;
         let (records, valid_bytes) = parse(&bytes, path)?;
         if valid_bytes < bytes.len() {
             tracing::warn!(
@@ -42,10 +43,18 @@ impl SeriesLog {
                 dropped_bytes = bytes.len() - valid_bytes,
                 "series log has a torn tail; truncating it"
             );
-            file.set_len(valid_bytes as u64).map_err(Error::io("truncating series log", path))?;
-            file.sync_all().map_err(Error::io("syncing series log", path))?;
+            file.set_len(valid_bytes as u64)
+                .map_err(Error::io("truncating series log", path))?;
+            file.sync_all()
+                .map_err(Error::io("syncing series log", path))?;
         }
-        Ok((Self { path: path.to_owned(), file }, records))
+        Ok((
+            Self {
+                path: path.to_owned(),
+                file,
+            },
+            records,
+        ))
     }
 
     /// Appends records and fsyncs them.
@@ -65,8 +74,12 @@ impl SeriesLog {
             out.extend_from_slice(&payload);
         }
         let path = &self.path;
-        self.file.write_all(&out).map_err(Error::io("appending to series log", path))?;
-        self.file.sync_data().map_err(Error::io("syncing series log", path))
+        self.file
+            .write_all(&out)
+            .map_err(Error::io("appending to series log", path))?;
+        self.file
+            .sync_data()
+            .map_err(Error::io("syncing series log", path))
     }
 }
 
@@ -77,7 +90,9 @@ enum Parsed {
     Incomplete,
     /// The record is complete but fails its checksum or does not decode; `end` is where the
     /// next record would start.
-    Damaged { end: usize },
+    Damaged {
+        end: usize,
+    },
 }
 
 /// Parses records until the first damaged one; returns them and the bytes they span.
@@ -109,11 +124,15 @@ fn parse_one(reader: &mut ByteReader<'_>) -> Parsed {
     let (Ok(length), Ok(checksum)) = (reader.u32(), reader.u32()) else {
         return Parsed::Incomplete;
     };
-    let Ok(length) = usize::try_from(length) else { return Parsed::Incomplete };
+    let Ok(length) = usize::try_from(length) else {
+        return Parsed::Incomplete;
+    };
     if length > RECORD_BYTES_MAX {
         return Parsed::Damaged { end: usize::MAX };
     }
-    let Ok(payload) = reader.take(length) else { return Parsed::Incomplete };
+    let Ok(payload) = reader.take(length) else {
+        return Parsed::Incomplete;
+    };
     let end = reader.position();
     if crc32fast::hash(payload) != checksum {
         return Parsed::Damaged { end };

@@ -22,7 +22,11 @@ impl MeasurementTags {
     fn with_key(&self, key: &str) -> RoaringBitmap {
         self.values_by_key
             .get(key)
-            .map(|values| values.values().fold(RoaringBitmap::new(), |acc, bitmap| acc | bitmap))
+            .map(|values| {
+                values
+                    .values()
+                    .fold(RoaringBitmap::new(), |acc, bitmap| acc | bitmap)
+            })
             .unwrap_or_default()
     }
 
@@ -35,7 +39,9 @@ impl MeasurementTags {
     }
 
     fn matching(&self, key: &str, keep: impl Fn(&str) -> bool) -> RoaringBitmap {
-        let Some(values) = self.values_by_key.get(key) else { return RoaringBitmap::new() };
+        let Some(values) = self.values_by_key.get(key) else {
+            return RoaringBitmap::new();
+        };
         values
             .iter()
             .filter(|(value, _)| keep(value))
@@ -52,7 +58,10 @@ pub(crate) struct TagIndex {
 impl TagIndex {
     /// Records a series under its measurement and each of its tag pairs.
     pub(crate) fn insert(&mut self, ordinal: SeriesOrdinal, key: &SeriesKey) {
-        let tags = self.measurements.entry(key.measurement.clone()).or_default();
+        let tags = self
+            .measurements
+            .entry(key.measurement.clone())
+            .or_default();
         tags.all.insert(ordinal);
         for (tag_key, tag_value) in &key.tags {
             tags.values_by_key
@@ -87,11 +96,17 @@ impl TagIndex {
         Ok(match predicate {
             TagPredicate::Eq { key, value } => tags.with_value(key, value),
             TagPredicate::NotEq { key, value } => tags.with_key(key) - tags.with_value(key, value),
-            TagPredicate::In { key, values } => tags.matching(key, |v| values.iter().any(|x| x == v)),
+            TagPredicate::In { key, values } => {
+                tags.matching(key, |v| values.iter().any(|x| x == v))
+            }
             TagPredicate::NotIn { key, values } => {
                 tags.matching(key, |v| !values.iter().any(|x| x == v))
             }
-            TagPredicate::Regex { key, pattern, negated } => {
+            TagPredicate::Regex {
+                key,
+                pattern,
+                negated,
+            } => {
                 let regex = Regex::new(pattern).map_err(|source| Error::InvalidRegex {
                     tag: key.clone(),
                     pattern: pattern.clone(),
@@ -131,8 +146,10 @@ mod tests {
             &[("region", "us")],
         ];
         for (ordinal, tags) in series.iter().enumerate() {
-            let tags: Vec<(String, String)> =
-                tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let tags: Vec<(String, String)> = tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             index.insert(ordinal as u32, &SeriesKey::new("cpu", &tags));
         }
         index.insert(9, &SeriesKey::new("mem", &[("host".into(), "a".into())]));
@@ -152,20 +169,65 @@ mod tests {
         let key = || s("host");
         let cases: Vec<(Vec<TagPredicate>, Vec<u32>)> = vec![
             (vec![], vec![0, 1, 2, 3]),
-            (vec![TagPredicate::Eq { key: key(), value: s("a") }], vec![0]),
-            (vec![TagPredicate::NotEq { key: key(), value: s("a") }], vec![1, 2]),
-            (vec![TagPredicate::In { key: key(), values: vec![s("a"), s("c")] }], vec![0, 2]),
-            (vec![TagPredicate::NotIn { key: key(), values: vec![s("a")] }], vec![1, 2]),
-            (vec![TagPredicate::Regex { key: key(), pattern: s("^[ab]$"), negated: false }], vec![
-                0, 1,
-            ]),
-            (vec![TagPredicate::Regex { key: key(), pattern: s("a"), negated: true }], vec![1, 2]),
+            (
+                vec![TagPredicate::Eq {
+                    key: key(),
+                    value: s("a"),
+                }],
+                vec![0],
+            ),
+            (
+                vec![TagPredicate::NotEq {
+                    key: key(),
+                    value: s("a"),
+                }],
+                vec![1, 2],
+            ),
+            (
+                vec![TagPredicate::In {
+                    key: key(),
+                    values: vec![s("a"), s("c")],
+                }],
+                vec![0, 2],
+            ),
+            (
+                vec![TagPredicate::NotIn {
+                    key: key(),
+                    values: vec![s("a")],
+                }],
+                vec![1, 2],
+            ),
+            (
+                vec![TagPredicate::Regex {
+                    key: key(),
+                    pattern: s("^[ab]$"),
+                    negated: false,
+                }],
+                vec![0, 1],
+            ),
+            (
+                vec![TagPredicate::Regex {
+                    key: key(),
+                    pattern: s("a"),
+                    negated: true,
+                }],
+                vec![1, 2],
+            ),
             (vec![TagPredicate::IsNull { key: key() }], vec![3]),
             (vec![TagPredicate::IsNotNull { key: key() }], vec![0, 1, 2]),
-            (vec![TagPredicate::Eq { key: s("zone"), value: s("x") }], vec![]),
+            (
+                vec![TagPredicate::Eq {
+                    key: s("zone"),
+                    value: s("x"),
+                }],
+                vec![],
+            ),
             (
                 vec![
-                    TagPredicate::Eq { key: s("region"), value: s("us") },
+                    TagPredicate::Eq {
+                        key: s("region"),
+                        value: s("us"),
+                    },
                     TagPredicate::IsNotNull { key: key() },
                 ],
                 vec![2],
@@ -183,9 +245,17 @@ mod tests {
         let mem: Vec<u32> = index.select("mem", &[]).unwrap().iter().collect();
         assert_eq!(mem, vec![9]);
         assert!(index.select("disk", &[]).unwrap().is_empty());
-        let bad = TagPredicate::Regex { key: s("host"), pattern: s("("), negated: false };
+        let bad = TagPredicate::Regex {
+            key: s("host"),
+            pattern: s("("),
+            negated: false,
+        };
         let error = index.select("cpu", &[bad]).unwrap_err();
-        assert!(error.to_string().contains("invalid regular expression for tag host"));
+        assert!(
+            error
+                .to_string()
+                .contains("invalid regular expression for tag host")
+        );
         assert_eq!(index.tag_values("cpu", "host"), vec!["a", "b", "c"]);
     }
 }

@@ -50,9 +50,16 @@ impl Tombstone {
         let measurement = reader.string()?;
         let range = TimeRange::new(reader.i64()?, reader.i64()?);
         let count = reader.len_var(8)?;
-        let mut series = (0..count).map(|_| reader.u64().map(SeriesId)).collect::<DecodeResult<Vec<_>>>()?;
+        let mut series = (0..count)
+            .map(|_| reader.u64().map(SeriesId))
+            .collect::<DecodeResult<Vec<_>>>()?;
         series.sort_unstable();
-        Ok(Self { sequence, measurement, series, range })
+        Ok(Self {
+            sequence,
+            measurement,
+            series,
+            range,
+        })
     }
 }
 
@@ -82,14 +89,23 @@ pub(crate) struct Version {
 }
 
 impl Version {
-    pub(crate) fn new(mut segments: Vec<Arc<SegmentReader>>, tombstones: Vec<Arc<Tombstone>>) -> Self {
+    pub(crate) fn new(
+        mut segments: Vec<Arc<SegmentReader>>,
+        tombstones: Vec<Arc<Tombstone>>,
+    ) -> Self {
         segments.sort_by_key(|segment| (segment.footer().header.max_sequence, segment.id()));
-        Self { segments, tombstones }
+        Self {
+            segments,
+            tombstones,
+        }
     }
 
     /// Distinct partition starts of the live segments.
     pub(crate) fn partitions(&self) -> BTreeSet<i64> {
-        self.segments.iter().map(|s| s.footer().header.partition_start_ns).collect()
+        self.segments
+            .iter()
+            .map(|s| s.footer().header.partition_start_ns)
+            .collect()
     }
 
     /// Segments of one partition, oldest first.
@@ -109,8 +125,13 @@ impl Version {
         self.tombstones
             .iter()
             .filter(|tombstone| {
-                frozen_max_sequences.iter().any(|max| tombstone.applies_to(*max))
-                    || self.segments.iter().any(|segment| tombstone_hits(tombstone, segment))
+                frozen_max_sequences
+                    .iter()
+                    .any(|max| tombstone.applies_to(*max))
+                    || self
+                        .segments
+                        .iter()
+                        .any(|segment| tombstone_hits(tombstone, segment))
             })
             .map(Arc::clone)
             .collect()
@@ -118,7 +139,9 @@ impl Version {
 
     /// Whether some tombstone may hide rows of `segment` (so rewriting it reclaims space).
     pub(crate) fn has_tombstoned_rows(&self, segment: &SegmentReader) -> bool {
-        self.tombstones.iter().any(|tombstone| tombstone_hits(tombstone, segment))
+        self.tombstones
+            .iter()
+            .any(|tombstone| tombstone_hits(tombstone, segment))
     }
 }
 
@@ -126,7 +149,10 @@ fn tombstone_hits(tombstone: &Tombstone, segment: &SegmentReader) -> bool {
     let footer = segment.footer();
     tombstone.applies_to(footer.header.max_sequence)
         && tombstone.range.overlaps(footer.min_ns, footer.max_ns)
-        && tombstone.series.iter().any(|id| segment.contains_series(*id))
+        && tombstone
+            .series
+            .iter()
+            .any(|id| segment.contains_series(*id))
 }
 
 /// The partition holding `timestamp_ns` when partitions are `duration_ns` wide, aligned to
@@ -167,6 +193,9 @@ mod tests {
         let mut writer = ByteWriter::new();
         tombstone.write(&mut writer);
         let bytes = writer.into_bytes();
-        assert_eq!(Tombstone::read(&mut ByteReader::new(&bytes)).unwrap(), tombstone);
+        assert_eq!(
+            Tombstone::read(&mut ByteReader::new(&bytes)).unwrap(),
+            tombstone
+        );
     }
 }

@@ -27,8 +27,15 @@ pub(crate) struct WalPoint {
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum WalRecord {
-    Write { new_series: Vec<(SeriesId, SeriesKey)>, points: Vec<WalPoint> },
-    Delete { measurement: String, series: Vec<SeriesId>, range: TimeRange },
+    Write {
+        new_series: Vec<(SeriesId, SeriesKey)>,
+        points: Vec<WalPoint>,
+    },
+    Delete {
+        measurement: String,
+        series: Vec<SeriesId>,
+        range: TimeRange,
+    },
 }
 
 /// Encodes a write record without building [`WalPoint`]s first (the hot path).
@@ -59,7 +66,12 @@ impl WriteRecordEncoder {
         }
     }
 
-    pub(crate) fn point(&mut self, series: SeriesId, timestamp_ns: i64, fields: &[(String, FieldValue)]) {
+    pub(crate) fn point(
+        &mut self,
+        series: SeriesId,
+        timestamp_ns: i64,
+        fields: &[(String, FieldValue)],
+    ) {
         self.point_count += 1;
         self.points.u64(series.0);
         self.points.i64(timestamp_ns);
@@ -128,8 +140,14 @@ impl WalRecord {
                 let measurement = reader.string()?;
                 let range = TimeRange::new(reader.i64()?, reader.i64()?);
                 let count = reader.len_var(8)?;
-                let series = (0..count).map(|_| reader.u64().map(SeriesId)).collect::<DecodeResult<_>>()?;
-                Self::Delete { measurement, series, range }
+                let series = (0..count)
+                    .map(|_| reader.u64().map(SeriesId))
+                    .collect::<DecodeResult<_>>()?;
+                Self::Delete {
+                    measurement,
+                    series,
+                    range,
+                }
             }
             kind => return Err(DecodeError(format!("unknown WAL record kind {kind}"))),
         };
@@ -146,7 +164,9 @@ impl WalRecord {
             new_series.push((SeriesId(reader.u64()?), SeriesKey::read(reader)?));
         }
         let name_count = reader.len_var(1)?;
-        let names = (0..name_count).map(|_| reader.string()).collect::<DecodeResult<Vec<_>>>()?;
+        let names = (0..name_count)
+            .map(|_| reader.string())
+            .collect::<DecodeResult<Vec<_>>>()?;
         let point_count = reader.len_var(17)?;
         let mut points = Vec::with_capacity(point_count);
         for _ in 0..point_count {
@@ -156,10 +176,16 @@ impl WalRecord {
             let mut fields = Vec::with_capacity(field_count);
             for _ in 0..field_count {
                 let position = usize::try_from(reader.var()?).unwrap_or(usize::MAX);
-                let name = names.get(position).ok_or_else(|| DecodeError("bad field name index".into()))?;
+                let name = names
+                    .get(position)
+                    .ok_or_else(|| DecodeError("bad field name index".into()))?;
                 fields.push((name.clone(), read_value(reader)?));
             }
-            points.push(WalPoint { series, timestamp_ns, fields });
+            points.push(WalPoint {
+                series,
+                timestamp_ns,
+                fields,
+            });
         }
         Ok(Self::Write { new_series, points })
     }
@@ -174,7 +200,10 @@ mod tests {
         let key = SeriesKey::new("cpu", &[("host".into(), "a".into())]);
         let mut encoder = WriteRecordEncoder::new(&[(SeriesId(5), &key)]);
         let fields = vec![
-            ("f".to_string(), FieldValue::Float(f64::from_bits(0x7ff8_0000_0000_0001))),
+            (
+                "f".to_string(),
+                FieldValue::Float(f64::from_bits(0x7ff8_0000_0000_0001)),
+            ),
             ("i".to_string(), FieldValue::Integer(i64::MIN)),
             ("u".to_string(), FieldValue::Unsigned(u64::MAX)),
             ("b".to_string(), FieldValue::Boolean(true)),
@@ -189,16 +218,25 @@ mod tests {
         assert_eq!(new_series, vec![(SeriesId(5), key)]);
         assert_eq!(points.len(), 2);
         assert_eq!(points[0].timestamp_ns, -1);
-        assert!(points[0].fields.iter().zip(&fields).all(|(a, b)| a.0 == b.0 && a.1.same_as(&b.1)));
+        assert!(
+            points[0]
+                .fields
+                .iter()
+                .zip(&fields)
+                .all(|(a, b)| a.0 == b.0 && a.1.same_as(&b.1))
+        );
         assert_eq!(points[1].fields, fields[1..2].to_vec());
         for cut in 0..bytes.len() {
             assert!(WalRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
         }
         let delete = encode_delete("cpu", &[SeriesId(1)], &TimeRange::new(3, 4));
-        assert_eq!(WalRecord::decode(&delete).unwrap(), WalRecord::Delete {
-            measurement: "cpu".into(),
-            series: vec![SeriesId(1)],
-            range: TimeRange::new(3, 4),
-        });
+        assert_eq!(
+            WalRecord::decode(&delete).unwrap(),
+            WalRecord::Delete {
+                measurement: "cpu".into(),
+                series: vec![SeriesId(1)],
+                range: TimeRange::new(3, 4),
+            }
+        );
     }
 }

@@ -39,7 +39,9 @@ fn storage_options(dir: &Path, durability: WalDurability) -> StorageOptions {
 fn durability(name: &str) -> WalDurability {
     match name {
         "every_write" => WalDurability::EveryWrite,
-        "periodic" => WalDurability::Periodic { interval: Duration::from_millis(20) },
+        "periodic" => WalDurability::Periodic {
+            interval: Duration::from_millis(20),
+        },
         other => panic!("unknown durability {other}"),
     }
 }
@@ -52,7 +54,10 @@ fn batch_points(b: i64) -> Vec<Point> {
         tags: vec![("host".into(), format!("h{}", (b_origin * 7 + i) % HOSTS))],
         fields: vec![
             ("batch".into(), FieldValue::Integer(writer)),
-            ("value".into(), FieldValue::Float(writer as f64 * 0.5 + i as f64)),
+            (
+                "value".into(),
+                FieldValue::Float(writer as f64 * 0.5 + i as f64),
+            ),
         ],
         // Spread over hours so several partitions exist; 1 s apart within a batch.
         timestamp_ns: (b_origin * 100 + i) * 60_000_000_000,
@@ -69,7 +74,10 @@ fn batch_points(b: i64) -> Vec<Point> {
 fn crash_writer_child() {
     let dir = std::env::var("RUSTS_CRASH_DIR").expect("RUSTS_CRASH_DIR");
     let mode = std::env::var("RUSTS_CRASH_MODE").expect("RUSTS_CRASH_MODE");
-    let first: i64 = std::env::var("RUSTS_CRASH_FIRST").expect("first batch").parse().unwrap();
+    let first: i64 = std::env::var("RUSTS_CRASH_FIRST")
+        .expect("first batch")
+        .parse()
+        .unwrap();
     let engine = Engine::open(storage_options(Path::new(&dir), durability(&mode))).unwrap();
     for b in first.. {
         let summary = engine.write(&batch_points(b)).unwrap();
@@ -84,20 +92,29 @@ type Stored = BTreeMap<(String, i64), (i64, f64)>;
 fn read_store(dir: &Path, mode: &str) -> Stored {
     let engine = Engine::open(storage_options(dir, durability(mode))).unwrap();
     let mut stored = Stored::new();
-    let Ok(scan) = engine.scan(&ScanRequest::new("m")) else { return stored };
+    let Ok(scan) = engine.scan(&ScanRequest::new("m")) else {
+        return stored;
+    };
     for batch in scan {
         let batch = batch.unwrap();
         let schema = batch.schema();
         let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
-        let hosts = batch.column(schema.index_of("host").unwrap()).as_string::<i32>();
-        let writers = batch.column(schema.index_of("batch").unwrap()).as_primitive::<Int64Type>();
+        let hosts = batch
+            .column(schema.index_of("host").unwrap())
+            .as_string::<i32>();
+        let writers = batch
+            .column(schema.index_of("batch").unwrap())
+            .as_primitive::<Int64Type>();
         let values = batch
             .column(schema.index_of("value").unwrap())
             .as_primitive::<arrow_array::types::Float64Type>();
         for row in 0..batch.num_rows() {
             let key = (hosts.value(row).to_owned(), times.value(row));
             let entry = (writers.value(row), values.value(row));
-            assert!(stored.insert(key.clone(), entry).is_none(), "{key:?} returned twice");
+            assert!(
+                stored.insert(key.clone(), entry).is_none(),
+                "{key:?} returned twice"
+            );
         }
     }
     stored
@@ -112,8 +129,12 @@ fn model(batches: &[(i64, bool)]) -> BTreeMap<(String, i64), (i64, f64)> {
         }
         for point in batch_points(*b) {
             let host = point.tags[0].1.clone();
-            let FieldValue::Integer(writer) = point.fields[0].1 else { unreachable!() };
-            let FieldValue::Float(value) = point.fields[1].1 else { unreachable!() };
+            let FieldValue::Integer(writer) = point.fields[0].1 else {
+                unreachable!()
+            };
+            let FieldValue::Float(value) = point.fields[1].1 else {
+                unreachable!()
+            };
             rows.insert((host, point.timestamp_ns), (writer, value));
         }
     }
@@ -126,7 +147,13 @@ struct Round {
 
 fn run_child(dir: &Path, mode: &str, first: i64, kill_after: Duration) -> Round {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_writer_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_writer_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("RUSTS_CRASH_DIR", dir)
         .env("RUSTS_CRASH_MODE", mode)
         .env("RUSTS_CRASH_FIRST", first.to_string())
@@ -159,7 +186,9 @@ fn run_child(dir: &Path, mode: &str, first: i64, kill_after: Duration) -> Round 
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    Round { acknowledged: reader.join().unwrap() }
+    Round {
+        acknowledged: reader.join().unwrap(),
+    }
 }
 
 fn crash_rounds(mode: &str, rounds: u64) {
@@ -190,9 +219,17 @@ fn crash_rounds(mode: &str, rounds: u64) {
             .any(|p| stored.contains_key(&(p.tags[0].1.clone(), p.timestamp_ns)));
         batches.push((in_flight, landed));
         let expected = model(&batches);
-        assert_eq!(stored.len(), expected.len(), "round {round}: row count ({mode})");
+        assert_eq!(
+            stored.len(),
+            expected.len(),
+            "round {round}: row count ({mode})"
+        );
         for (key, value) in &expected {
-            assert_eq!(stored.get(key), Some(value), "round {round}: {key:?} ({mode})");
+            assert_eq!(
+                stored.get(key),
+                Some(value),
+                "round {round}: {key:?} ({mode})"
+            );
         }
         if mode == "periodic" {
             // Weaker promise of the periodic mode, checked on its own: everything up to the
@@ -200,18 +237,26 @@ fn crash_rounds(mode: &str, rounds: u64) {
             let synced = result.acknowledged.last().map_or(0, |(_, _, s)| *s);
             for (b, sequence, _) in &result.acknowledged {
                 if *sequence <= synced {
-                    assert!(expected_contains_batch(&stored, *b), "synced batch {b} lost");
+                    assert!(
+                        expected_contains_batch(&stored, *b),
+                        "synced batch {b} lost"
+                    );
                 }
             }
         }
         next = in_flight + 1;
     }
     eprintln!("{mode}: {rounds} kills, {acknowledged_total} acknowledged batches verified");
-    assert!(acknowledged_total > rounds as usize, "the writer made progress");
+    assert!(
+        acknowledged_total > rounds as usize,
+        "the writer made progress"
+    );
 }
 
 fn expected_contains_batch(stored: &Stored, b: i64) -> bool {
-    batch_points(b).iter().all(|p| stored.contains_key(&(p.tags[0].1.clone(), p.timestamp_ns)))
+    batch_points(b)
+        .iter()
+        .all(|p| stored.contains_key(&(p.tags[0].1.clone(), p.timestamp_ns)))
 }
 
 #[test]

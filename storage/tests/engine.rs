@@ -5,8 +5,7 @@ mod common;
 
 use common::{Rows, options, point, scan_all};
 use rusts_storage::{
-    Engine, FieldValue, Predicate, ScanRequest, TagPredicate, TimeRange,
-    WalDurability,
+    Engine, FieldValue, Predicate, ScanRequest, TagPredicate, TimeRange, WalDurability,
 };
 
 const DAY: i64 = 86_400_000_000_000;
@@ -15,11 +14,16 @@ fn f(value: f64) -> FieldValue {
     FieldValue::Float(value)
 }
 
-fn expected(entries: &[(&str, i64, &[(&str, &str)])]) -> Rows {
+type Entry<'a> = (&'a str, i64, &'a [(&'a str, &'a str)]);
+
+fn expected(entries: &[Entry<'_>]) -> Rows {
     entries
         .iter()
         .map(|(host, ts, fields)| {
-            let fields = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let fields = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             ((host.to_string(), *ts), fields)
         })
         .collect()
@@ -29,7 +33,9 @@ fn expected(entries: &[(&str, i64, &[(&str, &str)])]) -> Rows {
 fn overwrites_merge_newest_wins_in_memtable_across_segments_and_after_compaction() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(options(dir.path(), WalDurability::None)).unwrap();
-    engine.write(&[point("a", 10, &[("x", f(1.0)), ("y", f(2.0))])]).unwrap();
+    engine
+        .write(&[point("a", 10, &[("x", f(1.0)), ("y", f(2.0))])])
+        .unwrap();
     engine.flush().unwrap();
     engine.write(&[point("a", 10, &[("x", f(1.5))])]).unwrap();
     let want = expected(&[("a", 10, &[("x", "1.5"), ("y", "2")])]);
@@ -38,7 +44,10 @@ fn overwrites_merge_newest_wins_in_memtable_across_segments_and_after_compaction
     assert_eq!(engine.stats().segments, 2);
     assert_eq!(scan_all(&engine, "cpu"), want, "segment over segment");
     let summary = engine.compact().unwrap();
-    assert_eq!((summary.segments_in, summary.rows_in, summary.rows_out), (2, 2, 1));
+    assert_eq!(
+        (summary.segments_in, summary.rows_in, summary.rows_out),
+        (2, 2, 1)
+    );
     assert_eq!(engine.stats().segments, 1);
     assert_eq!(scan_all(&engine, "cpu"), want, "after compaction");
 }
@@ -47,22 +56,35 @@ fn overwrites_merge_newest_wins_in_memtable_across_segments_and_after_compaction
 fn data_and_deletes_survive_close_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(options(dir.path(), WalDurability::EveryWrite)).unwrap();
-    let points: Vec<_> = (0..100).map(|i| point("a", i * DAY / 10, &[("x", f(i as f64))])).collect();
+    let points: Vec<_> = (0..100)
+        .map(|i| point("a", i * DAY / 10, &[("x", f(i as f64))]))
+        .collect();
     engine.write(&points).unwrap();
     engine.flush().unwrap();
-    let predicate = Predicate { time_range: TimeRange::new(0, DAY - 1), tags: vec![] };
+    let predicate = Predicate {
+        time_range: TimeRange::new(0, DAY - 1),
+        tags: vec![],
+    };
     engine.delete("cpu", &predicate).unwrap();
     assert_eq!(scan_all(&engine, "cpu").len(), 90);
     engine.close().unwrap();
     let engine = Engine::open(options(dir.path(), WalDurability::EveryWrite)).unwrap();
-    assert_eq!(scan_all(&engine, "cpu").len(), 90, "delete survives a clean restart");
+    assert_eq!(
+        scan_all(&engine, "cpu").len(),
+        90,
+        "delete survives a clean restart"
+    );
     engine.compact().unwrap();
     drop(engine);
     let engine = Engine::open(options(dir.path(), WalDurability::EveryWrite)).unwrap();
     let rows = scan_all(&engine, "cpu");
     assert_eq!(rows.len(), 90, "delete survives compaction and a restart");
     assert!(rows.keys().all(|(_, ts)| *ts >= DAY));
-    assert_eq!(engine.stats().tombstones, 0, "tombstone collected once applied everywhere");
+    assert_eq!(
+        engine.stats().tombstones,
+        0,
+        "tombstone collected once applied everywhere"
+    );
 }
 
 #[test]
@@ -74,12 +96,18 @@ fn unflushed_writes_replay_from_the_wal_after_drop() {
     engine.write(&[point("b", 2, &[("x", f(2.0))])]).unwrap();
     let delete = Predicate {
         time_range: TimeRange::ALL,
-        tags: vec![TagPredicate::Eq { key: "host".into(), value: "a".into() }],
+        tags: vec![TagPredicate::Eq {
+            key: "host".into(),
+            value: "a".into(),
+        }],
     };
     engine.delete("cpu", &delete).unwrap();
     drop(engine);
     let engine = Engine::open(options(dir.path(), WalDurability::EveryWrite)).unwrap();
-    assert_eq!(scan_all(&engine, "cpu"), expected(&[("b", 2, &[("x", "2")])]));
+    assert_eq!(
+        scan_all(&engine, "cpu"),
+        expected(&[("b", 2, &[("x", "2")])])
+    );
 }
 
 #[test]
@@ -87,15 +115,31 @@ fn field_type_conflicts_refuse_the_whole_batch() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(options(dir.path(), WalDurability::None)).unwrap();
     engine.write(&[point("a", 1, &[("x", f(1.0))])]).unwrap();
-    let batch = [point("b", 2, &[("x", f(2.0))]), point("c", 3, &[("x", FieldValue::Integer(3))])];
+    let batch = [
+        point("b", 2, &[("x", f(2.0))]),
+        point("c", 3, &[("x", FieldValue::Integer(3))]),
+    ];
     let error = engine.write(&batch).unwrap_err();
     assert_eq!(
         error.to_string(),
         "field type conflict: measurement cpu, field x is float, the write offers integer"
     );
-    let within = [point("d", 4, &[("y", f(1.0))]), point("e", 5, &[("y", FieldValue::Boolean(true))])];
-    assert!(engine.write(&within).unwrap_err().to_string().contains("field y is float"));
-    assert_eq!(scan_all(&engine, "cpu").len(), 1, "nothing of a refused batch is written");
+    let within = [
+        point("d", 4, &[("y", f(1.0))]),
+        point("e", 5, &[("y", FieldValue::Boolean(true))]),
+    ];
+    assert!(
+        engine
+            .write(&within)
+            .unwrap_err()
+            .to_string()
+            .contains("field y is float")
+    );
+    assert_eq!(
+        scan_all(&engine, "cpu").len(),
+        1,
+        "nothing of a refused batch is written"
+    );
 }
 
 #[test]
@@ -110,12 +154,17 @@ fn scans_prune_by_time_tags_and_bloom_and_report_it() {
         engine.write(&points).unwrap();
         engine.flush().unwrap();
     }
-    engine.write(&[point("z", 6 * DAY, &[("x", f(1.0))])]).unwrap();
+    engine
+        .write(&[point("z", 6 * DAY, &[("x", f(1.0))])])
+        .unwrap();
     engine.flush().unwrap();
     let mut request = ScanRequest::new("cpu");
     request.predicate = Predicate {
         time_range: TimeRange::new(DAY, 2 * DAY - 1),
-        tags: vec![TagPredicate::Eq { key: "host".into(), value: "b".into() }],
+        tags: vec![TagPredicate::Eq {
+            key: "host".into(),
+            value: "b".into(),
+        }],
     };
     let mut scan = engine.scan(&request).unwrap();
     let rows: usize = scan.by_ref().map(|batch| batch.unwrap().num_rows()).sum();
@@ -127,9 +176,15 @@ fn scans_prune_by_time_tags_and_bloom_and_report_it() {
     assert_eq!(stats.partitions_pruned_by_time, 5);
     assert_eq!(stats.segments_scanned, 1);
     let mut request = ScanRequest::new("cpu");
-    request.predicate.tags = vec![TagPredicate::Eq { key: "host".into(), value: "z".into() }];
+    request.predicate.tags = vec![TagPredicate::Eq {
+        key: "host".into(),
+        value: "z".into(),
+    }];
     let mut scan = engine.scan(&request).unwrap();
-    assert_eq!(scan.by_ref().map(|b| b.unwrap().num_rows()).sum::<usize>(), 1);
+    assert_eq!(
+        scan.by_ref().map(|b| b.unwrap().num_rows()).sum::<usize>(),
+        1
+    );
     let stats = scan.stats();
     assert!(stats.partitions_pruned_by_bloom >= 4, "{stats:?}");
     assert_eq!(stats.segments_scanned, 1, "{stats:?}");
@@ -139,15 +194,33 @@ fn scans_prune_by_time_tags_and_bloom_and_report_it() {
 fn projection_unknown_names_and_second_open_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(options(dir.path(), WalDurability::None)).unwrap();
-    engine.write(&[point("a", 1, &[("x", f(1.0)), ("y", FieldValue::Integer(7))])]).unwrap();
+    engine
+        .write(&[point(
+            "a",
+            1,
+            &[("x", f(1.0)), ("y", FieldValue::Integer(7))],
+        )])
+        .unwrap();
     let mut request = ScanRequest::new("cpu");
     request.projection = Some(vec!["y".into(), "time".into()]);
     let batch = engine.scan(&request).unwrap().next().unwrap().unwrap();
     assert_eq!(batch.schema().field(0).name(), "y");
     assert_eq!(batch.num_columns(), 2);
     request.projection = Some(vec!["nope".into()]);
-    assert_eq!(engine.scan(&request).unwrap_err().to_string(), "measurement cpu has no column nope");
-    assert!(engine.scan(&ScanRequest::new("mem")).unwrap_err().to_string().contains("mem does not exist"));
+    assert_eq!(
+        engine.scan(&request).unwrap_err().to_string(),
+        "measurement cpu has no column nope"
+    );
+    assert!(
+        engine
+            .scan(&ScanRequest::new("mem"))
+            .unwrap_err()
+            .to_string()
+            .contains("mem does not exist")
+    );
     let second = Engine::open(options(dir.path(), WalDurability::None)).unwrap_err();
-    assert!(second.to_string().contains("locked by another process"), "{second}");
+    assert!(
+        second.to_string().contains("locked by another process"),
+        "{second}"
+    );
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::{Engine, Shared};
 use super::flush::all_fields;
+use super::{Engine, Shared};
 use crate::error::{Error, Result};
 use crate::predicate::TimeRange;
 use crate::run::merge_runs;
@@ -56,7 +56,9 @@ impl Shared {
                 break;
             }
             let inputs = version.partition_segments(partition);
-            let tombstoned = inputs.iter().any(|segment| version.has_tombstoned_rows(segment));
+            let tombstoned = inputs
+                .iter()
+                .any(|segment| version.has_tombstoned_rows(segment));
             if inputs.len() < segments_min && !tombstoned {
                 continue;
             }
@@ -71,14 +73,26 @@ impl Shared {
     }
 
     /// Merges `inputs` (one partition, oldest first) into one segment and installs it.
-    fn compact_partition(&self, partition: i64, inputs: &[Arc<SegmentReader>]) -> Result<(u64, u64)> {
+    fn compact_partition(
+        &self,
+        partition: i64,
+        inputs: &[Arc<SegmentReader>],
+    ) -> Result<(u64, u64)> {
         let started = Instant::now();
         let manifest_guard = self.manifest.lock();
         let (schemas, tombstones, keys) = self.compaction_inputs(inputs);
         let header = SegmentHeader {
             partition_start_ns: partition,
-            min_sequence: inputs.iter().map(|s| s.footer().header.min_sequence).min().unwrap_or(0),
-            max_sequence: inputs.iter().map(|s| s.footer().header.max_sequence).max().unwrap_or(0),
+            min_sequence: inputs
+                .iter()
+                .map(|s| s.footer().header.min_sequence)
+                .min()
+                .unwrap_or(0),
+            max_sequence: inputs
+                .iter()
+                .map(|s| s.footer().header.max_sequence)
+                .max()
+                .unwrap_or(0),
         };
         let id = self.next_segment_id.fetch_add(1, Ordering::SeqCst);
         let path = self.paths.segment(partition, id);
@@ -112,7 +126,7 @@ impl Shared {
             segments_in = inputs.len(),
             rows_in,
             rows_out,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "partition compacted"
         );
         Ok((rows_in, rows_out))
@@ -122,17 +136,29 @@ impl Shared {
     fn compaction_inputs(
         &self,
         inputs: &[Arc<SegmentReader>],
-    ) -> (HashMap<String, MeasurementSchema>, Vec<Arc<Tombstone>>, HashMap<SeriesId, Arc<SeriesKey>>) {
+    ) -> (
+        HashMap<String, MeasurementSchema>,
+        Vec<Arc<Tombstone>>,
+        HashMap<SeriesId, Arc<SeriesKey>>,
+    ) {
         let state = self.state.lock();
         let mut keys = HashMap::new();
         for input in inputs {
             for (id, _) in input.series() {
-                if let Some(entry) = state.series.ordinal_of(id).and_then(|o| state.series.entry(o)) {
+                if let Some(entry) = state
+                    .series
+                    .ordinal_of(id)
+                    .and_then(|o| state.series.entry(o))
+                {
                     keys.insert(id, Arc::clone(&entry.key));
                 }
             }
         }
-        (state.schemas.clone(), state.version.tombstones.clone(), keys)
+        (
+            state.schemas.clone(),
+            state.version.tombstones.clone(),
+            keys,
+        )
     }
 }
 
@@ -140,7 +166,12 @@ impl Shared {
 fn series_of(inputs: &[Arc<SegmentReader>]) -> BTreeMap<SeriesId, String> {
     inputs
         .iter()
-        .flat_map(|input| input.series().map(|(id, m)| (id, m.to_owned())).collect::<Vec<_>>())
+        .flat_map(|input| {
+            input
+                .series()
+                .map(|(id, m)| (id, m.to_owned()))
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -159,10 +190,20 @@ fn merged_series(
     let mut runs = Vec::with_capacity(inputs.len());
     let mut counts = ChunkCounts::default();
     for input in inputs {
-        let read =
-            input.read_series(series, &TimeRange::ALL, &projection, schema.fields.len(), &mut counts)?;
+        let read = input.read_series(
+            series,
+            &TimeRange::ALL,
+            &projection,
+            schema.fields.len(),
+            &mut counts,
+        )?;
         if let Some(mut run) = read {
-            apply_tombstones(&mut run, series, input.footer().header.max_sequence, tombstones);
+            apply_tombstones(
+                &mut run,
+                series,
+                input.footer().header.max_sequence,
+                tombstones,
+            );
             runs.push(run);
         }
     }

@@ -23,6 +23,9 @@ use crate::series::{SeriesId, SeriesKey};
 use crate::version::{Version, partition_start};
 use crate::wal::WalSequence;
 
+/// One series' rows within one partition, ready for a segment.
+type PartitionRows = (SeriesId, Arc<SeriesKey>, Vec<MemRow>);
+
 /// Wait between retries of a failed flush (the data is safe in the WAL meanwhile).
 const FLUSH_RETRY_DELAY: Duration = Duration::from_secs(1);
 
@@ -59,9 +62,10 @@ pub(crate) fn maintenance_loop(shared: Arc<Shared>) {
             if shared.shutting_down.load(Ordering::SeqCst) {
                 return;
             }
-            let aged = state.active.first_write().is_some_and(|first| {
-                first.elapsed() >= shared.options.memtable_age_max
-            });
+            let aged = state
+                .active
+                .first_write()
+                .is_some_and(|first| first.elapsed() >= shared.options.memtable_age_max);
             if aged && let Err(error) = shared.freeze(&mut state) {
                 tracing::error!(error = %error, "freezing aged memtable failed");
             }
@@ -99,21 +103,31 @@ impl Shared {
             (state.schemas.clone(), pending)
         };
         let mut manifest_guard = self.manifest.lock();
-        let refs: Vec<(SeriesId, &SeriesKey)> =
-            pending_series.iter().map(|(id, key)| (*id, key.as_ref())).collect();
+        let refs: Vec<(SeriesId, &SeriesKey)> = pending_series
+            .iter()
+            .map(|(id, key)| (*id, key.as_ref()))
+            .collect();
         manifest_guard.series_log.append(&refs)?;
-        self.state.lock().unpersisted_series.drain(..pending_series.len());
+        self.state
+            .lock()
+            .unpersisted_series
+            .drain(..pending_series.len());
         let segments = self.write_memtable(&frozen.memtable, &schemas)?;
         let rows: u64 = segments.iter().map(|s| s.footer().rows).sum();
         let count = segments.len();
-        self.install(&manifest_guard, segments, &[], Some((frozen.boundary, true)))?;
+        self.install(
+            &manifest_guard,
+            segments,
+            &[],
+            Some((frozen.boundary, true)),
+        )?;
         drop(manifest_guard);
         let removed = self.wal.remove_through(frozen.boundary)?;
         tracing::info!(
             rows,
             segments = count,
             wal_files_removed = removed,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "memtable flushed"
         );
         Ok(())
@@ -124,18 +138,22 @@ impl Shared {
         memtable: &Memtable,
         schemas: &std::collections::HashMap<String, MeasurementSchema>,
     ) -> Result<Vec<Arc<SegmentReader>>> {
-        let duration_ns = i64::try_from(self.options.partition_duration.as_nanos())
-            .expect("validated at open");
-        let mut partitions: BTreeMap<i64, Vec<(SeriesId, Arc<SeriesKey>, Vec<MemRow>)>> =
-            BTreeMap::new();
+        let duration_ns =
+            i64::try_from(self.options.partition_duration.as_nanos()).expect("validated at open");
+        let mut partitions: BTreeMap<i64, Vec<PartitionRows>> = BTreeMap::new();
         for (id, rows) in memtable.all_series() {
             let normalized = rows.normalized(&TimeRange::ALL);
             for group in normalized.chunk_by(|a, b| {
-                partition_start(a.timestamp_ns, duration_ns) == partition_start(b.timestamp_ns, duration_ns)
+                partition_start(a.timestamp_ns, duration_ns)
+                    == partition_start(b.timestamp_ns, duration_ns)
             }) {
                 let Some(first) = group.first() else { continue };
                 let start = partition_start(first.timestamp_ns, duration_ns);
-                partitions.entry(start).or_default().push((*id, Arc::clone(&rows.key), group.to_vec()));
+                partitions.entry(start).or_default().push((
+                    *id,
+                    Arc::clone(&rows.key),
+                    group.to_vec(),
+                ));
             }
         }
         let sequence = memtable.max_sequence().0;
@@ -150,11 +168,14 @@ impl Shared {
             let id = self.next_segment_id.fetch_add(1, Ordering::SeqCst);
             let path = self.paths.segment(start, id);
             let dir = self.paths.partition_dir(start);
-            std::fs::create_dir_all(&dir).map_err(Error::io("creating partition directory", &dir))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(Error::io("creating partition directory", &dir))?;
             crate::fs::sync_parent(&dir)?;
             let mut writer = SegmentWriter::create(&path, header)?;
             for (series_id, key, rows) in &series {
-                let Some(schema) = schemas.get(&key.measurement) else { continue };
+                let Some(schema) = schemas.get(&key.measurement) else {
+                    continue;
+                };
                 let run = rows_to_run(rows, &all_fields(schema), schema.fields.len());
                 writer.add_series(schema, *series_id, key, &run)?;
             }
@@ -179,57 +200,13 @@ impl Shared {
         let flushed = flushed.map(|(boundary, _)| boundary);
         let (manifest, dropped_tombstones) = {
             let state = self.state.lock();
-            let mut segments: Vec<Arc<SegmentReader>> = state
-                .version
-                .segments
-                .iter()
-                .filter(|s| !removed.contains(&s.id()))
-                .map(Arc::clone)
-                .collect();
-            segments.extend(added.iter().map(Arc::clone));
-            let flushed_sequence = flushed.unwrap_or(state.flushed).max(state.flushed);
-            let candidate = Version::new(segments, state.version.tombstones.clone());
-            // The frozen memtable this flush wrote (the front, with `flushed`) is gone after it.
-            let frozen: Vec<u64> = state
-                .frozen
-                .iter()
-                .skip(usize::from(pop_frozen))
-                .map(|f| f.memtable.max_sequence().0)
-                .collect();
-            let live = candidate.live_tombstones(&frozen);
-            let live_sequences: HashSet<WalSequence> = live.iter().map(|t| t.sequence).collect();
-            let dropped: HashSet<WalSequence> = state
-                .version
-                .tombstones
-                .iter()
-                .map(|t| t.sequence)
-                .filter(|s| !live_sequences.contains(s))
-                .collect();
-            let mut schemas: Vec<MeasurementSchema> = state.schemas.values().cloned().collect();
-            schemas.sort_by(|a, b| a.name.cmp(&b.name));
-            let manifest = Manifest {
-                next_segment_id: self.next_segment_id.load(Ordering::SeqCst),
-                flushed_sequence,
-                schemas,
-                segments: candidate
-                    .segments
-                    .iter()
-                    .map(|s| SegmentEntry { id: s.id(), partition_start_ns: s.footer().header.partition_start_ns })
-                    .collect(),
-                tombstones: live,
-            };
-            (manifest, dropped)
+            self.next_manifest(&state, &added, removed, flushed, pop_frozen)
         };
         manifest.store(&self.paths.manifest)?;
         let mut state = self.state.lock();
-        let mut segments: Vec<Arc<SegmentReader>> = state
-            .version
-            .segments
-            .iter()
-            .filter(|s| !removed.contains(&s.id()))
-            .map(Arc::clone)
+        let segments = surviving_segments(&state.version, removed)
+            .chain(added)
             .collect();
-        segments.extend(added);
         let tombstones = state
             .version
             .tombstones
@@ -249,6 +226,67 @@ impl Shared {
         self.changed.notify_all();
         Ok(())
     }
+
+    /// The manifest after a change, and the tombstones it no longer needs.
+    fn next_manifest(
+        &self,
+        state: &super::State,
+        added: &[Arc<SegmentReader>],
+        removed: &[u64],
+        flushed: Option<WalSequence>,
+        pop_frozen: bool,
+    ) -> (Manifest, HashSet<WalSequence>) {
+        let segments = surviving_segments(&state.version, removed)
+            .chain(added.iter().map(Arc::clone))
+            .collect();
+        let flushed_sequence = flushed.unwrap_or(state.flushed).max(state.flushed);
+        let candidate = Version::new(segments, state.version.tombstones.clone());
+        // The frozen memtable a flush wrote (the front) is gone once its segments are in.
+        let frozen: Vec<u64> = state
+            .frozen
+            .iter()
+            .skip(usize::from(pop_frozen))
+            .map(|f| f.memtable.max_sequence().0)
+            .collect();
+        let live = candidate.live_tombstones(&frozen);
+        let live_sequences: HashSet<WalSequence> = live.iter().map(|t| t.sequence).collect();
+        let dropped = state
+            .version
+            .tombstones
+            .iter()
+            .map(|t| t.sequence)
+            .filter(|s| !live_sequences.contains(s))
+            .collect();
+        let mut schemas: Vec<MeasurementSchema> = state.schemas.values().cloned().collect();
+        schemas.sort_by(|a, b| a.name.cmp(&b.name));
+        let entries = candidate
+            .segments
+            .iter()
+            .map(|s| SegmentEntry {
+                id: s.id(),
+                partition_start_ns: s.footer().header.partition_start_ns,
+            })
+            .collect();
+        let manifest = Manifest {
+            next_segment_id: self.next_segment_id.load(Ordering::SeqCst),
+            flushed_sequence,
+            schemas,
+            segments: entries,
+            tombstones: live,
+        };
+        (manifest, dropped)
+    }
+}
+
+fn surviving_segments<'a>(
+    version: &'a Version,
+    removed: &'a [u64],
+) -> impl Iterator<Item = Arc<SegmentReader>> + 'a {
+    version
+        .segments
+        .iter()
+        .filter(move |s| !removed.contains(&s.id()))
+        .map(Arc::clone)
 }
 
 /// Every field of a measurement, for flush and compaction.
@@ -257,6 +295,11 @@ pub(crate) fn all_fields(schema: &MeasurementSchema) -> Vec<(FieldIndex, FieldTy
         .fields
         .iter()
         .enumerate()
-        .map(|(index, field)| (FieldIndex::try_from(index).unwrap_or(FieldIndex::MAX), field.field_type))
+        .map(|(index, field)| {
+            (
+                FieldIndex::try_from(index).unwrap_or(FieldIndex::MAX),
+                field.field_type,
+            )
+        })
         .collect()
 }

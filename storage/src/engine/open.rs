@@ -70,10 +70,21 @@ impl Engine {
             _lock_file: lock_file,
         });
         let threads = vec![
-            spawn("rusts-flush", Arc::clone(&shared), super::flush::flusher_loop)?,
-            spawn("rusts-maintenance", Arc::clone(&shared), super::flush::maintenance_loop)?,
+            spawn(
+                "rusts-flush",
+                Arc::clone(&shared),
+                super::flush::flusher_loop,
+            )?,
+            spawn(
+                "rusts-maintenance",
+                Arc::clone(&shared),
+                super::flush::maintenance_loop,
+            )?,
         ];
-        Ok(Self { shared, threads: Mutex::new(threads) })
+        Ok(Self {
+            shared,
+            threads: Mutex::new(threads),
+        })
     }
 }
 
@@ -81,13 +92,22 @@ impl Engine {
 /// the WAL kept nothing (mode `none`), or an old tombstone would hide new rows.
 fn sequence_floor(manifest: &Manifest, state: &State) -> WalSequence {
     let tombstones = manifest.tombstones.iter().map(|t| t.sequence.0);
-    let segments = state.version.segments.iter().map(|s| s.footer().header.max_sequence);
+    let segments = state
+        .version
+        .segments
+        .iter()
+        .map(|s| s.footer().header.max_sequence);
     let highest = tombstones.chain(segments).max().unwrap_or(0);
     WalSequence(highest.max(manifest.flushed_sequence.0))
 }
 
 fn validate_options(options: &StorageOptions) -> Result<()> {
-    let invalid = |option, reason: &str| Err(Error::InvalidOption { option, reason: reason.into() });
+    let invalid = |option, reason: &str| {
+        Err(Error::InvalidOption {
+            option,
+            reason: reason.into(),
+        })
+    };
     if options.partition_duration < Duration::from_secs(1) {
         return invalid("partition_duration", "must be at least 1 s");
     }
@@ -127,9 +147,9 @@ fn lock_directory(paths: &Paths) -> Result<File> {
         .map_err(Error::io("opening lock file", &paths.lock))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(Error::DirectoryLocked { path: paths.lock.clone() })
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::DirectoryLocked {
+            path: paths.lock.clone(),
+        }),
         Err(std::fs::TryLockError::Error(error)) => {
             Err(Error::io("locking data directory", &paths.lock)(error))
         }
@@ -142,12 +162,19 @@ fn remove_leftovers(paths: &Paths, manifest: &Manifest) -> Result<()> {
     let live: HashSet<String> = manifest
         .segments
         .iter()
-        .map(|s| paths.segment(s.partition_start_ns, s.id).to_string_lossy().into_owned())
+        .map(|s| {
+            paths
+                .segment(s.partition_start_ns, s.id)
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let partitions = std::fs::read_dir(&paths.segments)
         .map_err(Error::io("listing segments", &paths.segments))?;
     for partition in partitions {
-        let partition = partition.map_err(Error::io("listing segments", &paths.segments))?.path();
+        let partition = partition
+            .map_err(Error::io("listing segments", &paths.segments))?
+            .path();
         if !partition.is_dir() {
             continue;
         }
@@ -175,7 +202,11 @@ fn load_state(paths: &Paths, manifest: &Manifest) -> Result<State> {
         let path = paths.segment(entry.partition_start_ns, entry.id);
         segments.push(Arc::new(SegmentReader::open(&path, entry.id)?));
     }
-    let schemas = manifest.schemas.iter().map(|s| (s.name.clone(), s.clone())).collect();
+    let schemas = manifest
+        .schemas
+        .iter()
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
     Ok(State {
         schemas,
         version: Arc::new(Version::new(segments, manifest.tombstones.clone())),
@@ -191,15 +222,18 @@ fn register_series(
     paths: &Paths,
 ) -> Result<()> {
     let measurement = key.measurement.clone();
-    let ordinal = state.series.insert_known(id, key).map_err(|conflict| Error::Corrupt {
-        what: "series index",
-        path: paths.series_log.clone(),
-        offset: 0,
-        reason: format!(
-            "series id {} belongs to {:?} and {:?}",
-            conflict.id, conflict.existing, conflict.offered
-        ),
-    })?;
+    let ordinal = state
+        .series
+        .insert_known(id, key)
+        .map_err(|conflict| Error::Corrupt {
+            what: "series index",
+            path: paths.series_log.clone(),
+            offset: 0,
+            reason: format!(
+                "series id {} belongs to {:?} and {:?}",
+                conflict.id, conflict.existing, conflict.offered
+            ),
+        })?;
     let entry = state.series.entry(ordinal).expect("just inserted");
     let key = Arc::clone(&entry.key);
     state.tags.insert(ordinal, &key);
@@ -211,7 +245,12 @@ fn register_series(
     Ok(())
 }
 
-fn replay_record(state: &mut State, paths: &Paths, sequence: WalSequence, payload: &[u8]) -> Result<()> {
+fn replay_record(
+    state: &mut State,
+    paths: &Paths,
+    sequence: WalSequence,
+    payload: &[u8],
+) -> Result<()> {
     let corrupt = |reason: String| Error::Corrupt {
         what: "WAL record",
         path: paths.wal.clone(),
@@ -236,17 +275,30 @@ fn replay_record(state: &mut State, paths: &Paths, sequence: WalSequence, payloa
                 replay_point(state, sequence, point).map_err(corrupt)?;
             }
         }
-        WalRecord::Delete { measurement, series, range } => {
+        WalRecord::Delete {
+            measurement,
+            series,
+            range,
+        } => {
             if sequence <= state.flushed {
                 return Ok(());
             }
             state.active.delete(&series, &range);
-            let known = state.version.tombstones.iter().any(|t| t.sequence == sequence);
+            let known = state
+                .version
+                .tombstones
+                .iter()
+                .any(|t| t.sequence == sequence);
             if !known {
                 let mut tombstones = state.version.tombstones.clone();
                 let mut series = series;
                 series.sort_unstable();
-                tombstones.push(Arc::new(Tombstone { sequence, measurement, series, range }));
+                tombstones.push(Arc::new(Tombstone {
+                    sequence,
+                    measurement,
+                    series,
+                    range,
+                }));
                 state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
             }
         }
@@ -270,10 +322,15 @@ fn replay_point(
         .or_insert_with(|| crate::schema::MeasurementSchema::new(&key.measurement));
     let mut fields = Vec::with_capacity(point.fields.len());
     for (name, value) in point.fields {
-        schema.check_field(&name, value.field_type()).map_err(|error| error.to_string())?;
+        schema
+            .check_field(&name, value.field_type())
+            .map_err(|error| error.to_string())?;
         fields.push((schema.ensure_field(&name, value.field_type()), value));
     }
-    let row = MemRow { timestamp_ns: point.timestamp_ns, fields };
+    let row = MemRow {
+        timestamp_ns: point.timestamp_ns,
+        fields,
+    };
     state.active.insert(point.series, &key, row, sequence);
     Ok(())
 }

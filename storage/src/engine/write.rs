@@ -53,8 +53,10 @@ impl Engine {
             return Ok(WriteSummary::default());
         }
         points.iter().try_for_each(Point::validate)?;
-        let keys: Vec<SeriesKey> =
-            points.iter().map(|p| SeriesKey::new(&p.measurement, &p.tags)).collect();
+        let keys: Vec<SeriesKey> = points
+            .iter()
+            .map(|p| SeriesKey::new(&p.measurement, &p.tags))
+            .collect();
         let mut state = self.shared.lock_for_write()?;
         check_field_types(&state.schemas, points)?;
         let (summary, freeze) = apply_write(&self.shared, &mut state, points, &keys)?;
@@ -73,24 +75,40 @@ impl Engine {
         self.check_open()?;
         let mut state = self.shared.state.lock();
         if !state.schemas.contains_key(measurement) {
-            return Err(Error::UnknownMeasurement { measurement: measurement.to_owned() });
+            return Err(Error::UnknownMeasurement {
+                measurement: measurement.to_owned(),
+            });
         }
-        let series: Vec<SeriesId> =
-            select_series(&state, measurement, predicate)?.into_iter().map(|(id, _)| id).collect();
+        let series: Vec<SeriesId> = select_series(&state, measurement, predicate)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         let range = predicate.time_range;
         if series.is_empty() || range.is_empty() {
             return Ok(DeleteSummary::default());
         }
-        let sequence = self.shared.wal.append(&encode_delete(measurement, &series, &range))?;
+        let sequence = self
+            .shared
+            .wal
+            .append(&encode_delete(measurement, &series, &range))?;
         let memtable_rows = state.active.delete(&series, &range);
-        let tombstone = Tombstone { sequence, measurement: measurement.to_owned(), series, range };
+        let tombstone = Tombstone {
+            sequence,
+            measurement: measurement.to_owned(),
+            series,
+            range,
+        };
         let series_count = tombstone.series.len() as u64;
         let mut tombstones = state.version.tombstones.clone();
         tombstones.push(Arc::new(tombstone));
         state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
         drop(state);
         self.shared.wal.commit(sequence)?;
-        Ok(DeleteSummary { series: series_count, memtable_rows, sequence })
+        Ok(DeleteSummary {
+            series: series_count,
+            memtable_rows,
+            sequence,
+        })
     }
 }
 
@@ -105,7 +123,9 @@ fn check_field_types(schemas: &HashMap<String, MeasurementSchema>, points: &[Poi
                 schema.check_field(name, offered)?;
                 continue;
             }
-            let existing = *new_fields.entry((&point.measurement, name)).or_insert(offered);
+            let existing = *new_fields
+                .entry((&point.measurement, name))
+                .or_insert(offered);
             if existing != offered {
                 return Err(Error::FieldTypeConflict {
                     measurement: point.measurement.clone(),
@@ -141,16 +161,28 @@ fn apply_write(
             .schemas
             .entry(point.measurement.clone())
             .or_insert_with(|| MeasurementSchema::new(&point.measurement));
-        point.tags.iter().for_each(|(tag, _)| schema.ensure_tag(tag));
+        point
+            .tags
+            .iter()
+            .for_each(|(tag, _)| schema.ensure_tag(tag));
         let fields: Vec<_> = point
             .fields
             .iter()
             .map(|(name, value)| (schema.ensure_field(name, value.field_type()), value.clone()))
             .collect();
-        resolved.push((id, entry_key, MemRow { timestamp_ns: point.timestamp_ns, fields }));
+        resolved.push((
+            id,
+            entry_key,
+            MemRow {
+                timestamp_ns: point.timestamp_ns,
+                fields,
+            },
+        ));
     }
-    let new_series: Vec<(SeriesId, &SeriesKey)> =
-        created.iter().map(|(id, key)| (*id, key.as_ref())).collect();
+    let new_series: Vec<(SeriesId, &SeriesKey)> = created
+        .iter()
+        .map(|(id, key)| (*id, key.as_ref()))
+        .collect();
     let mut encoder = WriteRecordEncoder::new(&new_series);
     for ((id, _, _), point) in resolved.iter().zip(points) {
         encoder.point(*id, point.timestamp_ns, &point.fields);
@@ -159,8 +191,11 @@ fn apply_write(
     for (id, key, row) in resolved {
         state.active.insert(id, &key, row, sequence);
     }
-    let summary =
-        WriteSummary { points: points.len() as u64, new_series: created.len() as u64, sequence };
+    let summary = WriteSummary {
+        points: points.len() as u64,
+        new_series: created.len() as u64,
+        sequence,
+    };
     Ok((summary, shared.memtable_full(state)))
 }
 
@@ -196,7 +231,11 @@ impl Shared {
         }
         let boundary = self.wal.rotate()?;
         let memtable = Arc::new(std::mem::take(&mut state.active));
-        tracing::debug!(points = memtable.points(), boundary = boundary.0, "memtable frozen");
+        tracing::debug!(
+            points = memtable.points(),
+            boundary = boundary.0,
+            "memtable frozen"
+        );
         state.frozen.push_back(Frozen { memtable, boundary });
         self.changed.notify_all();
         Ok(())

@@ -27,10 +27,24 @@ pub(crate) struct BlockRef {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum BlockStats {
     /// NaN values are left out of min and max, not out of the sum.
-    Float { min: f64, max: f64, sum: f64 },
-    Integer { min: i64, max: i64, sum: i128 },
-    Unsigned { min: u64, max: u64, sum: u128 },
-    Boolean { trues: u32 },
+    Float {
+        min: f64,
+        max: f64,
+        sum: f64,
+    },
+    Integer {
+        min: i64,
+        max: i64,
+        sum: i128,
+    },
+    Unsigned {
+        min: u64,
+        max: u64,
+        sum: u128,
+    },
+    Boolean {
+        trues: u32,
+    },
     String,
 }
 
@@ -86,7 +100,11 @@ impl BlockRef {
     }
 
     fn read(reader: &mut ByteReader<'_>) -> DecodeResult<Self> {
-        Ok(Self { offset: reader.u64()?, length: reader.u32()?, crc: reader.u32()? })
+        Ok(Self {
+            offset: reader.u64()?,
+            length: reader.u32()?,
+            crc: reader.u32()?,
+        })
     }
 }
 
@@ -124,7 +142,11 @@ impl BlockStats {
             Ok(reader.take(16)?.try_into().expect("took 16 bytes"))
         };
         Ok(match reader.u8()? {
-            0 => Self::Float { min: reader.f64()?, max: reader.f64()?, sum: reader.f64()? },
+            0 => Self::Float {
+                min: reader.f64()?,
+                max: reader.f64()?,
+                sum: reader.f64()?,
+            },
             1 => Self::Integer {
                 min: reader.i64()?,
                 max: reader.i64()?,
@@ -135,7 +157,9 @@ impl BlockStats {
                 max: reader.u64()?,
                 sum: u128::from_le_bytes(wide(reader)?),
             },
-            3 => Self::Boolean { trues: reader.u32()? },
+            3 => Self::Boolean {
+                trues: reader.u32()?,
+            },
             4 => Self::String,
             tag => return Err(DecodeError(format!("unknown statistics tag {tag}"))),
         })
@@ -170,7 +194,13 @@ impl Chunk {
                 stats: BlockStats::read(reader)?,
             });
         }
-        Ok(Self { rows, min_ns, max_ns, time, columns })
+        Ok(Self {
+            rows,
+            min_ns,
+            max_ns,
+            time,
+            columns,
+        })
     }
 }
 
@@ -215,14 +245,30 @@ impl SegmentFooter {
             let id = SeriesId(reader.u64()?);
             let measurement = reader.u32()?;
             if usize::try_from(measurement).map_or(true, |m| m >= measurements.len()) {
-                return Err(DecodeError(format!("series {id} names measurement {measurement}")));
+                return Err(DecodeError(format!(
+                    "series {id} names measurement {measurement}"
+                )));
             }
             let chunk_count = reader.len_var(40)?;
-            let chunks = (0..chunk_count).map(|_| Chunk::read(reader)).collect::<Result<_, _>>()?;
-            series.push(SegmentSeries { id, measurement, chunks });
+            let chunks = (0..chunk_count)
+                .map(|_| Chunk::read(reader))
+                .collect::<Result<_, _>>()?;
+            series.push(SegmentSeries {
+                id,
+                measurement,
+                chunks,
+            });
         }
         let bloom = BloomFilter::read(reader)?;
-        Ok(Self { header, rows, min_ns, max_ns, measurements, series, bloom })
+        Ok(Self {
+            header,
+            rows,
+            min_ns,
+            max_ns,
+            measurements,
+            series,
+            bloom,
+        })
     }
 }
 
@@ -238,7 +284,10 @@ fn read_measurements(reader: &mut ByteReader<'_>) -> DecodeResult<Vec<SegmentMea
             let code = reader.u8()?;
             let field_type = FieldType::from_code(code)
                 .ok_or_else(|| DecodeError(format!("unknown field type code {code}")))?;
-            fields.push(FieldSchema { name: field_name, field_type });
+            fields.push(FieldSchema {
+                name: field_name,
+                field_type,
+            });
         }
         measurements.push(SegmentMeasurement { name, fields });
     }

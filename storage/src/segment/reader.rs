@@ -45,7 +45,10 @@ pub(crate) struct SegmentReader {
 impl SegmentReader {
     pub(crate) fn open(path: &Path, id: u64) -> Result<Self> {
         let file = File::open(path).map_err(Error::io("opening segment", path))?;
-        let bytes = file.metadata().map_err(Error::io("reading segment metadata", path))?.len();
+        let bytes = file
+            .metadata()
+            .map_err(Error::io("reading segment metadata", path))?
+            .len();
         let corrupt = |offset: u64, reason: String| Error::Corrupt {
             what: "segment",
             path: path.to_owned(),
@@ -53,10 +56,14 @@ impl SegmentReader {
             reason,
         };
         if bytes < MAGIC.len() as u64 + TRAILER_BYTES {
-            return Err(corrupt(0, format!("{bytes} bytes is too short for a segment")));
+            return Err(corrupt(
+                0,
+                format!("{bytes} bytes is too short for a segment"),
+            ));
         }
         let mut magic = [0u8; 8];
-        file.read_exact_at(&mut magic, 0).map_err(Error::io("reading segment", path))?;
+        file.read_exact_at(&mut magic, 0)
+            .map_err(Error::io("reading segment", path))?;
         if &magic != MAGIC {
             return Err(corrupt(0, "bad magic".into()));
         }
@@ -64,16 +71,32 @@ impl SegmentReader {
         let footer_bytes = read_block(&file, path, footer_ref, "segment footer")?;
         let footer = SegmentFooter::read(&mut ByteReader::new(&footer_bytes))
             .map_err(|error| corrupt(footer_ref.offset, error.0))?;
-        let series_positions =
-            footer.series.iter().enumerate().map(|(position, s)| (s.id, position)).collect();
+        let series_positions = footer
+            .series
+            .iter()
+            .enumerate()
+            .map(|(position, s)| (s.id, position))
+            .collect();
         let field_positions = footer
             .measurements
             .iter()
             .map(|m| {
-                m.fields.iter().enumerate().map(|(i, f)| (f.name.clone(), field_u32(i))).collect()
+                m.fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (f.name.clone(), field_u32(i)))
+                    .collect()
             })
             .collect();
-        Ok(Self { id, path: path.to_owned(), file, bytes, footer, series_positions, field_positions })
+        Ok(Self {
+            id,
+            path: path.to_owned(),
+            file,
+            bytes,
+            footer,
+            series_positions,
+            field_positions,
+        })
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -101,13 +124,18 @@ impl SegmentReader {
     }
 
     pub(crate) fn bloom_may_contain_tag(&self, measurement: &str, key: &str, value: &str) -> bool {
-        self.footer.bloom.may_contain(&bloom::tag_item(measurement, key, value))
+        self.footer
+            .bloom
+            .may_contain(&bloom::tag_item(measurement, key, value))
     }
 
     /// The series stored here with their measurement names, in id order.
     pub(crate) fn series(&self) -> impl Iterator<Item = (SeriesId, &str)> {
         self.footer.series.iter().filter_map(|series| {
-            let measurement = self.footer.measurements.get(usize::try_from(series.measurement).ok()?)?;
+            let measurement = self
+                .footer
+                .measurements
+                .get(usize::try_from(series.measurement).ok()?)?;
             Some((series.id, measurement.name.as_str()))
         })
     }
@@ -122,7 +150,10 @@ impl SegmentReader {
         width: usize,
         counts: &mut ChunkCounts,
     ) -> Result<Option<Run>> {
-        let Some(series) = self.series_positions.get(&id).and_then(|p| self.footer.series.get(*p))
+        let Some(series) = self
+            .series_positions
+            .get(&id)
+            .and_then(|p| self.footer.series.get(*p))
         else {
             return Ok(None);
         };
@@ -162,16 +193,28 @@ impl SegmentReader {
             return Err(self.corrupt(chunk.time.offset, "timestamps miscounted or out of order"));
         }
         let mut columns: Vec<Option<Column>> = vec![None; width];
-        let positions = usize::try_from(series.measurement).ok().and_then(|m| self.field_positions.get(m));
+        let positions = usize::try_from(series.measurement)
+            .ok()
+            .and_then(|m| self.field_positions.get(m));
         for (index, name, field_type) in projection {
-            let Some(field) = positions.and_then(|positions| positions.get(*name)) else { continue };
-            let Some(column) = chunk.columns.iter().find(|c| c.field == *field) else { continue };
+            let Some(field) = positions.and_then(|positions| positions.get(*name)) else {
+                continue;
+            };
+            let Some(column) = chunk.columns.iter().find(|c| c.field == *field) else {
+                continue;
+            };
             let column = self.read_column(column.block, *field_type, rows, column.present, name)?;
-            if let Some(slot) = usize::try_from(*index).ok().and_then(|i| columns.get_mut(i)) {
+            if let Some(slot) = usize::try_from(*index)
+                .ok()
+                .and_then(|i| columns.get_mut(i))
+            {
                 *slot = Some(column);
             }
         }
-        Ok(Run { timestamps, columns })
+        Ok(Run {
+            timestamps,
+            columns,
+        })
     }
 
     fn read_column(
@@ -183,7 +226,9 @@ impl SegmentReader {
         name: &str,
     ) -> Result<Column> {
         let bytes = read_block(&self.file, &self.path, block, "column block")?;
-        let (flags, rest) = bytes.split_first().ok_or_else(|| self.corrupt(block.offset, "empty block"))?;
+        let (flags, rest) = bytes
+            .split_first()
+            .ok_or_else(|| self.corrupt(block.offset, "empty block"))?;
         let (valid, values) = match flags {
             0 => (vec![true; rows], rest),
             1 => self.split_validity(rest, block)?,
@@ -200,8 +245,12 @@ impl SegmentReader {
 
     fn split_validity<'b>(&self, rest: &'b [u8], block: BlockRef) -> Result<(Vec<bool>, &'b [u8])> {
         let mut reader = ByteReader::new(rest);
-        let length = reader.len_var(1).map_err(|e| self.corrupt(block.offset, &e.0))?;
-        let bitmap = reader.take(length).map_err(|e| self.corrupt(block.offset, &e.0))?;
+        let length = reader
+            .len_var(1)
+            .map_err(|e| self.corrupt(block.offset, &e.0))?;
+        let bitmap = reader
+            .take(length)
+            .map_err(|e| self.corrupt(block.offset, &e.0))?;
         let mut valid = Vec::new();
         codec::boolean::decode(bitmap, &mut valid)
             .map_err(|source| self.corrupt_block("validity", block, source))?;
@@ -209,11 +258,21 @@ impl SegmentReader {
     }
 
     fn corrupt(&self, offset: u64, reason: &str) -> Error {
-        Error::Corrupt { what: "segment block", path: self.path.clone(), offset, reason: reason.into() }
+        Error::Corrupt {
+            what: "segment block",
+            path: self.path.clone(),
+            offset,
+            reason: reason.into(),
+        }
     }
 
     fn corrupt_block(&self, what: &str, block: BlockRef, source: CodecError) -> Error {
-        Error::CorruptBlock { what: what.to_owned(), path: self.path.clone(), offset: block.offset, source }
+        Error::CorruptBlock {
+            what: what.to_owned(),
+            path: self.path.clone(),
+            offset: block.offset,
+            source,
+        }
     }
 }
 
@@ -224,7 +283,8 @@ fn field_u32(index: usize) -> u32 {
 fn read_trailer(file: &File, path: &Path, bytes: u64) -> Result<BlockRef> {
     let mut trailer = [0u8; 24];
     let offset = bytes - TRAILER_BYTES;
-    file.read_exact_at(&mut trailer, offset).map_err(Error::io("reading segment", path))?;
+    file.read_exact_at(&mut trailer, offset)
+        .map_err(Error::io("reading segment", path))?;
     let mut reader = ByteReader::new(&trailer);
     let parsed = (reader.u64(), reader.u32(), reader.u32(), reader.take(8));
     let (Ok(footer_offset), Ok(length), Ok(crc), Ok(magic)) = parsed else {
@@ -243,12 +303,17 @@ fn read_trailer(file: &File, path: &Path, bytes: u64) -> Result<BlockRef> {
     if end != Some(offset) || u64::from(length) > SEGMENT_FOOTER_BYTES_MAX {
         return Err(corrupt("footer location does not fit the file"));
     }
-    Ok(BlockRef { offset: footer_offset, length, crc })
+    Ok(BlockRef {
+        offset: footer_offset,
+        length,
+        crc,
+    })
 }
 
 fn read_block(file: &File, path: &Path, block: BlockRef, what: &'static str) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; usize::try_from(block.length).expect("u32 fits usize")];
-    file.read_exact_at(&mut bytes, block.offset).map_err(Error::io("reading segment", path))?;
+    file.read_exact_at(&mut bytes, block.offset)
+        .map_err(Error::io("reading segment", path))?;
     if crc32fast::hash(&bytes) != block.crc {
         return Err(Error::Corrupt {
             what,
@@ -267,7 +332,9 @@ fn decode_values(
 ) -> std::result::Result<ColumnValues, CodecError> {
     let values = match field_type {
         FieldType::Float => decode_with(bytes, codec::float::decode).map(ColumnValues::Float),
-        FieldType::Integer => decode_with(bytes, codec::integer::decode_i64).map(ColumnValues::Integer),
+        FieldType::Integer => {
+            decode_with(bytes, codec::integer::decode_i64).map(ColumnValues::Integer)
+        }
         FieldType::Unsigned => {
             decode_with(bytes, codec::integer::decode_u64).map(ColumnValues::Unsigned)
         }
@@ -306,7 +373,16 @@ fn expand(values: ColumnValues, valid: Vec<bool>) -> Column {
             return values;
         }
         let mut values = values.into_iter();
-        valid.iter().map(|v| if *v { values.next().unwrap_or_default() } else { T::default() }).collect()
+        valid
+            .iter()
+            .map(|v| {
+                if *v {
+                    values.next().unwrap_or_default()
+                } else {
+                    T::default()
+                }
+            })
+            .collect()
     }
     let values = match values {
         ColumnValues::Float(v) => ColumnValues::Float(spread(v, &valid)),

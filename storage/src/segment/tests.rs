@@ -2,8 +2,8 @@ use super::*;
 use crate::predicate::TimeRange;
 use crate::run::{Column, Run};
 use crate::schema::{FieldType, FieldValue, MeasurementSchema};
-use crate::series::{SeriesId, SeriesKey};
 use crate::segment::reader::ChunkCounts;
+use crate::series::{SeriesId, SeriesKey};
 
 fn schema() -> MeasurementSchema {
     let mut schema = MeasurementSchema::new("cpu");
@@ -55,7 +55,11 @@ fn projection(schema: &MeasurementSchema) -> Vec<(u32, &str, FieldType)> {
 
 fn write(dir: &std::path::Path, series: &[(SeriesId, Run)]) -> std::path::PathBuf {
     let path = dir.join(file_name(1));
-    let header = SegmentHeader { partition_start_ns: 0, min_sequence: 1, max_sequence: 9 };
+    let header = SegmentHeader {
+        partition_start_ns: 0,
+        min_sequence: 1,
+        max_sequence: 9,
+    };
     let mut writer = SegmentWriter::create(&path, header).unwrap();
     let schema = schema();
     for (id, run) in series {
@@ -71,22 +75,32 @@ fn round_trips_series_across_chunks_with_nulls() {
     let dir = tempfile::tempdir().unwrap();
     let big = run(crate::limits::BLOCK_ROWS_MAX * 2 + 5, -1_000);
     let small = run(7, 5);
-    let path = write(dir.path(), &[(SeriesId(3), small.clone()), (SeriesId(10), big.clone())]);
+    let path = write(
+        dir.path(),
+        &[(SeriesId(3), small.clone()), (SeriesId(10), big.clone())],
+    );
     assert!(!dir.path().join("00000000000000000001.seg.tmp").exists());
     let reader = SegmentReader::open(&path, 1).unwrap();
     let schema = schema();
     let projection = projection(&schema);
     let mut counts = ChunkCounts::default();
-    let read_big =
-        reader.read_series(SeriesId(10), &TimeRange::ALL, &projection, 5, &mut counts).unwrap();
+    let read_big = reader
+        .read_series(SeriesId(10), &TimeRange::ALL, &projection, 5, &mut counts)
+        .unwrap();
     let mut expected = big.clone();
     expected.columns[4] = None;
     assert_eq!(read_big.unwrap(), expected);
     assert_eq!(counts.read, 3);
-    let read_small =
-        reader.read_series(SeriesId(3), &TimeRange::ALL, &projection, 5, &mut counts).unwrap();
+    let read_small = reader
+        .read_series(SeriesId(3), &TimeRange::ALL, &projection, 5, &mut counts)
+        .unwrap();
     assert_eq!(read_small.unwrap().timestamps, small.timestamps);
-    assert!(reader.read_series(SeriesId(4), &TimeRange::ALL, &projection, 5, &mut counts).unwrap().is_none());
+    assert!(
+        reader
+            .read_series(SeriesId(4), &TimeRange::ALL, &projection, 5, &mut counts)
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(reader.footer().rows, (big.len() + small.len()) as u64);
     assert!(reader.bloom_may_contain_series(SeriesId(10)));
     assert!(reader.bloom_may_contain_tag("cpu", "host", "h3"));
@@ -102,10 +116,22 @@ fn time_range_skips_chunks_and_trims_rows() {
     let only_usage = &projection(&schema)[..1];
     let mut counts = ChunkCounts::default();
     let range = TimeRange::new(100, 195);
-    let read = reader.read_series(SeriesId(1), &range, only_usage, 5, &mut counts).unwrap().unwrap();
-    assert_eq!(read.timestamps, (10..20).map(|i| i * 10).collect::<Vec<i64>>());
+    let read = reader
+        .read_series(SeriesId(1), &range, only_usage, 5, &mut counts)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read.timestamps,
+        (10..20).map(|i| i * 10).collect::<Vec<i64>>()
+    );
     assert!(read.columns[1].is_none() && read.columns[0].is_some());
-    assert_eq!(counts, ChunkCounts { read: 1, skipped: 2 });
+    assert_eq!(
+        counts,
+        ChunkCounts {
+            read: 1,
+            skipped: 2
+        }
+    );
 }
 
 #[test]
@@ -128,6 +154,9 @@ fn every_flipped_byte_or_truncation_is_detected() {
     }
     for cut in [0, 8, original.len() / 2, original.len() - 1] {
         std::fs::write(&damaged, &original[..cut]).unwrap();
-        assert!(SegmentReader::open(&damaged, 2).is_err(), "truncation at {cut}");
+        assert!(
+            SegmentReader::open(&damaged, 2).is_err(),
+            "truncation at {cut}"
+        );
     }
 }

@@ -37,8 +37,8 @@ pub(crate) struct SegmentWriter {
 impl SegmentWriter {
     pub(crate) fn create(final_path: &Path, header: SegmentHeader) -> Result<Self> {
         let temporary_path = final_path.with_extension("seg.tmp");
-        let file =
-            File::create(&temporary_path).map_err(Error::io("creating segment", &temporary_path))?;
+        let file = File::create(&temporary_path)
+            .map_err(Error::io("creating segment", &temporary_path))?;
         let mut writer = Self {
             temporary_path,
             final_path: final_path.to_owned(),
@@ -63,14 +63,20 @@ impl SegmentWriter {
 
     fn write_bytes(&mut self, bytes: &[u8]) -> Result<BlockRef> {
         let offset = self.offset;
-        self.out.write_all(bytes).map_err(Error::io("writing segment", &self.temporary_path))?;
+        self.out
+            .write_all(bytes)
+            .map_err(Error::io("writing segment", &self.temporary_path))?;
         self.offset += bytes.len() as u64;
         let length = u32::try_from(bytes.len()).map_err(|_| Error::LimitExceeded {
             what: "segment block bytes",
             value: bytes.len() as u64,
             limit: u64::from(u32::MAX),
         })?;
-        Ok(BlockRef { offset, length, crc: crc32fast::hash(bytes) })
+        Ok(BlockRef {
+            offset,
+            length,
+            crc: crc32fast::hash(bytes),
+        })
     }
 
     fn measurement_position(&mut self, schema: &MeasurementSchema) -> u32 {
@@ -78,10 +84,12 @@ impl SegmentWriter {
             return *position;
         }
         let position = u32::try_from(self.footer.measurements.len()).expect("measurements fit u32");
-        self.footer
-            .measurements
-            .push(SegmentMeasurement { name: schema.name.clone(), fields: schema.fields.clone() });
-        self.measurement_positions.insert(schema.name.clone(), position);
+        self.footer.measurements.push(SegmentMeasurement {
+            name: schema.name.clone(),
+            fields: schema.fields.clone(),
+        });
+        self.measurement_positions
+            .insert(schema.name.clone(), position);
         position
     }
 
@@ -94,8 +102,15 @@ impl SegmentWriter {
         key: &SeriesKey,
         run: &Run,
     ) -> Result<()> {
-        assert!(self.last_series < Some(id), "series must be added in increasing id order");
-        debug_assert!(run.timestamps.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(
+            self.last_series < Some(id),
+            "series must be added in increasing id order"
+        );
+        debug_assert!(
+            run.timestamps
+                .windows(2)
+                .all(|pair| pair.first() < pair.last())
+        );
         if run.is_empty() {
             return Ok(());
         }
@@ -103,14 +118,19 @@ impl SegmentWriter {
         let measurement = self.measurement_position(schema);
         self.bloom_items.insert(bloom::series_item(id.0).to_vec());
         for (tag_key, tag_value) in &key.tags {
-            self.bloom_items.insert(bloom::tag_item(&schema.name, tag_key, tag_value));
+            self.bloom_items
+                .insert(bloom::tag_item(&schema.name, tag_key, tag_value));
         }
         let mut chunks = Vec::new();
         for start in (0..run.len()).step_by(BLOCK_ROWS_MAX) {
             let end = (start + BLOCK_ROWS_MAX).min(run.len());
             chunks.push(self.write_chunk(run, start, end)?);
         }
-        self.footer.series.push(SegmentSeries { id, measurement, chunks });
+        self.footer.series.push(SegmentSeries {
+            id,
+            measurement,
+            chunks,
+        });
         Ok(())
     }
 
@@ -133,10 +153,21 @@ impl SegmentWriter {
             };
             let block = self.write_bytes(&bytes)?;
             let field = u32::try_from(field).expect("fields fit u32");
-            columns.push(ColumnChunk { field, present, block, stats });
+            columns.push(ColumnChunk {
+                field,
+                present,
+                block,
+                stats,
+            });
         }
         let rows = u32::try_from(timestamps.len()).expect("chunk rows bounded by BLOCK_ROWS_MAX");
-        Ok(Chunk { rows, min_ns, max_ns, time, columns })
+        Ok(Chunk {
+            rows,
+            min_ns,
+            max_ns,
+            time,
+            columns,
+        })
     }
 
     /// Writes the footer and trailer, fsyncs, renames into place and fsyncs the directory.
@@ -160,7 +191,8 @@ impl SegmentWriter {
             path: path.clone(),
             source: e.into_error(),
         })?;
-        file.sync_all().map_err(Error::io("syncing segment", &path))?;
+        file.sync_all()
+            .map_err(Error::io("syncing segment", &path))?;
         std::fs::rename(&path, &self.final_path).map_err(Error::io("renaming segment", &path))?;
         crate::fs::sync_parent(&self.final_path)?;
         Ok(self.footer)
@@ -194,7 +226,12 @@ fn encode_column(column: &Column, start: usize, end: usize) -> Option<(Vec<u8>, 
 
 fn present<T: Clone>(values: &[T], valid: &[bool], start: usize, end: usize) -> Vec<T> {
     let values = values.get(start..end).unwrap_or_default();
-    values.iter().zip(valid).filter(|(_, v)| **v).map(|(value, _)| value.clone()).collect()
+    values
+        .iter()
+        .zip(valid)
+        .filter(|(_, v)| **v)
+        .map(|(value, _)| value.clone())
+        .collect()
 }
 
 fn encode_values(
@@ -209,26 +246,42 @@ fn encode_values(
             let values = present(values, valid, start, end);
             codec::float::encode(&values, out);
             let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-            values.iter().for_each(|v| (min, max) = (min.min(*v), max.max(*v)));
-            BlockStats::Float { min, max, sum: values.iter().sum() }
+            values
+                .iter()
+                .for_each(|v| (min, max) = (min.min(*v), max.max(*v)));
+            BlockStats::Float {
+                min,
+                max,
+                sum: values.iter().sum(),
+            }
         }
         ColumnValues::Integer(values) => {
             let values = present(values, valid, start, end);
             codec::integer::encode_i64(&values, out);
             let (min, max) = min_max(&values);
-            BlockStats::Integer { min, max, sum: values.iter().map(|v| i128::from(*v)).sum() }
+            BlockStats::Integer {
+                min,
+                max,
+                sum: values.iter().map(|v| i128::from(*v)).sum(),
+            }
         }
         ColumnValues::Unsigned(values) => {
             let values = present(values, valid, start, end);
             codec::integer::encode_u64(&values, out);
             let (min, max) = min_max(&values);
-            BlockStats::Unsigned { min, max, sum: values.iter().map(|v| u128::from(*v)).sum() }
+            BlockStats::Unsigned {
+                min,
+                max,
+                sum: values.iter().map(|v| u128::from(*v)).sum(),
+            }
         }
         ColumnValues::Boolean(values) => {
             let values = present(values, valid, start, end);
             codec::boolean::encode(&values, out);
             let trues = values.iter().filter(|v| **v).count();
-            BlockStats::Boolean { trues: u32::try_from(trues).expect("bounded by block rows") }
+            BlockStats::Boolean {
+                trues: u32::try_from(trues).expect("bounded by block rows"),
+            }
         }
         ColumnValues::String(values) => {
             let values = present(values, valid, start, end);
@@ -248,6 +301,9 @@ fn debug_assert_decodes_timestamps(encoded: &[u8], expected: &[i64]) {
     if cfg!(debug_assertions) {
         let mut decoded = Vec::new();
         let result = codec::timestamp::decode(encoded, &mut decoded);
-        debug_assert!(result.is_ok() && decoded == expected, "timestamp block does not decode");
+        debug_assert!(
+            result.is_ok() && decoded == expected,
+            "timestamp block does not decode"
+        );
     }
 }

@@ -23,7 +23,10 @@ pub(crate) fn point(host: &str, timestamp_ns: i64, fields: &[(&str, FieldValue)]
     Point {
         measurement: "cpu".into(),
         tags: vec![("host".into(), host.into())],
-        fields: fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
         timestamp_ns,
     }
 }
@@ -33,7 +36,9 @@ pub(crate) type Rows = BTreeMap<(String, i64), BTreeMap<String, String>>;
 
 pub(crate) fn scan_all(engine: &Engine, measurement: &str) -> Rows {
     let mut rows = Rows::new();
-    let Ok(scan) = engine.scan(&ScanRequest::new(measurement)) else { return rows };
+    let Ok(scan) = engine.scan(&ScanRequest::new(measurement)) else {
+        return rows;
+    };
     for batch in scan {
         collect(&batch.unwrap(), &mut rows);
     }
@@ -65,6 +70,9 @@ pub(crate) fn collect(batch: &RecordBatch, rows: &mut Rows) {
             fields.insert(name.clone(), text);
         }
         let key = (hosts.value(row).to_owned(), times.value(row));
-        assert!(rows.insert(key.clone(), fields).is_none(), "row {key:?} returned twice");
+        assert!(
+            rows.insert(key.clone(), fields).is_none(),
+            "row {key:?} returned twice"
+        );
     }
 }
