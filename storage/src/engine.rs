@@ -6,7 +6,7 @@
 //! Locking: `state` (a mutex) guards memory; writers hold it only to validate against the
 //! schema, append to the WAL buffer and insert into the memtable, then wait for durability
 //! outside it. `manifest` serialises the writers of the manifest (flush, compaction, close);
-//! the order is always `manifest` before `state`.
+//! `compaction` serialises compaction passes. The order is `compaction`, `manifest`, `state`.
 
 mod compaction;
 mod flush;
@@ -107,6 +107,8 @@ pub(crate) struct Shared {
     /// Signalled when a memtable is frozen, a flush completes, or shutdown begins.
     pub(crate) changed: Condvar,
     pub(crate) manifest: Mutex<ManifestState>,
+    /// Held for a whole compaction pass (maintenance thread or [`Engine::compact`]).
+    pub(crate) compaction: Mutex<()>,
     pub(crate) next_segment_id: AtomicU64,
     pub(crate) shutting_down: AtomicBool,
     /// Held (with an exclusive `flock`) for the engine's lifetime.
@@ -222,7 +224,8 @@ impl Engine {
             self.shared.freeze(&mut state)?;
         }
         self.shared.wait_for_flushes()?;
-        let manifest_guard = self.shared.manifest.lock();
+        let mut manifest_guard = self.shared.manifest.lock();
+        self.shared.persist_new_series(&mut manifest_guard)?;
         // With nothing in memory, every WAL record is in segments or the manifest (deletes):
         // advance the flushed sequence to the head so the WAL can be truncated.
         let idle_boundary = {
@@ -338,3 +341,6 @@ pub(crate) fn select_series(
     series.sort_unstable_by_key(|(id, _)| *id);
     Ok(series)
 }
+
+#[cfg(test)]
+mod tests;

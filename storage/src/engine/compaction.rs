@@ -49,6 +49,9 @@ impl Shared {
     }
 
     fn compact_partitions(&self, segments_min: usize) -> Result<CompactionSummary> {
+        // One pass at a time: two passes over the same inputs would both install an output.
+        // The snapshot is taken under the lock, so only this pass removes its inputs.
+        let _pass = self.compaction.lock();
         let mut summary = CompactionSummary::default();
         let version = Arc::clone(&self.state.lock().version);
         for partition in version.partitions() {
@@ -112,9 +115,15 @@ impl Shared {
         let footer = writer.finish()?;
         let rows_in: u64 = inputs.iter().map(|s| s.footer().rows).sum();
         let rows_out = footer.rows;
-        let output = Arc::new(SegmentReader::open(&path, id)?);
+        let added = if rows_out == 0 {
+            // Everything was deleted: the partition simply loses its segments.
+            std::fs::remove_file(&path).map_err(Error::io("removing empty segment", &path))?;
+            Vec::new()
+        } else {
+            vec![Arc::new(SegmentReader::open(&path, id)?)]
+        };
         let removed: Vec<u64> = inputs.iter().map(|s| s.id()).collect();
-        self.install(&manifest_guard, vec![output], &removed, None)?;
+        self.install(&manifest_guard, added, &removed, None)?;
         drop(manifest_guard);
         for input in inputs {
             if let Err(error) = std::fs::remove_file(input.path()) {

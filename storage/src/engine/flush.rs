@@ -92,26 +92,9 @@ impl Shared {
 
     fn flush_frozen(&self, frozen: &Frozen) -> Result<()> {
         let started = Instant::now();
-        let (schemas, pending_series) = {
-            let state = self.state.lock();
-            let pending: Vec<(SeriesId, Arc<SeriesKey>)> = state
-                .unpersisted_series
-                .iter()
-                .filter_map(|ordinal| state.series.entry(*ordinal))
-                .map(|entry| (entry.id, Arc::clone(&entry.key)))
-                .collect();
-            (state.schemas.clone(), pending)
-        };
         let mut manifest_guard = self.manifest.lock();
-        let refs: Vec<(SeriesId, &SeriesKey)> = pending_series
-            .iter()
-            .map(|(id, key)| (*id, key.as_ref()))
-            .collect();
-        manifest_guard.series_log.append(&refs)?;
-        self.state
-            .lock()
-            .unpersisted_series
-            .drain(..pending_series.len());
+        self.persist_new_series(&mut manifest_guard)?;
+        let schemas = self.state.lock().schemas.clone();
         let segments = self.write_memtable(&frozen.memtable, &schemas)?;
         let rows: u64 = segments.iter().map(|s| s.footer().rows).sum();
         let count = segments.len();
@@ -130,6 +113,28 @@ impl Shared {
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "memtable flushed"
         );
+        Ok(())
+    }
+
+    /// Appends series created since the last call to the series log (fsynced). Must run
+    /// before the flushed sequence advances past the WAL records that define them.
+    pub(crate) fn persist_new_series(&self, manifest: &mut super::ManifestState) -> Result<()> {
+        let pending: Vec<(SeriesId, Arc<SeriesKey>)> = {
+            let state = self.state.lock();
+            state
+                .unpersisted_series
+                .iter()
+                .filter_map(|ordinal| state.series.entry(*ordinal))
+                .map(|entry| (entry.id, Arc::clone(&entry.key)))
+                .collect()
+        };
+        let refs: Vec<(SeriesId, &SeriesKey)> = pending
+            .iter()
+            .map(|(id, key)| (*id, key.as_ref()))
+            .collect();
+        manifest.series_log.append(&refs)?;
+        // Only this function drains, under the manifest lock, so the first entries are ours.
+        self.state.lock().unpersisted_series.drain(..pending.len());
         Ok(())
     }
 

@@ -65,6 +65,7 @@ impl Engine {
             state: Mutex::new(state),
             changed: Condvar::new(),
             manifest: Mutex::new(ManifestState { series_log }),
+            compaction: Mutex::new(()),
             next_segment_id: AtomicU64::new(manifest.next_segment_id.max(1)),
             shutting_down: AtomicBool::new(false),
             _lock_file: lock_file,
