@@ -90,6 +90,8 @@ pub(crate) struct State {
     pub(crate) flushed: WalSequence,
     /// The last background failure, reported by `stats` and logged.
     pub(crate) background_error: Option<String>,
+    /// Set while the oldest frozen memtable fails to flush; waiters report it.
+    pub(crate) flush_error: Option<String>,
 }
 
 /// What the manifest writers share.

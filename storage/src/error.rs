@@ -97,6 +97,12 @@ pub enum Error {
         /// The failure that stopped it.
         reason: String,
     },
+    /// Flushing a memtable failed; the flusher retries and the data stays in the WAL.
+    #[error("memtable flush failed (retrying; the data is safe in the WAL): {reason}")]
+    FlushFailed {
+        /// The last failure.
+        reason: String,
+    },
 
     // ---- files ----
     /// An I/O operation on a file or directory failed.
@@ -157,9 +163,10 @@ impl Error {
             Self::UnknownColumn { .. } => ErrorKind::UndefinedColumn,
             Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Self::ShuttingDown => ErrorKind::ShuttingDown,
-            Self::DirectoryLocked { .. } | Self::Poisoned { .. } | Self::Io { .. } => {
-                ErrorKind::Internal
-            }
+            Self::DirectoryLocked { .. }
+            | Self::Poisoned { .. }
+            | Self::FlushFailed { .. }
+            | Self::Io { .. } => ErrorKind::Internal,
             Self::Arrow { .. } => ErrorKind::Internal,
             Self::Corrupt { .. } | Self::CorruptBlock { .. } => ErrorKind::DataCorrupted,
         }

@@ -45,7 +45,12 @@ pub(crate) fn flusher_loop(shared: Arc<Shared>) {
         };
         if let Err(error) = shared.flush_frozen(&job) {
             tracing::error!(error = %error, "memtable flush failed; retrying");
-            shared.state.lock().background_error = Some(error.to_string());
+            {
+                let mut state = shared.state.lock();
+                state.background_error = Some(error.to_string());
+                state.flush_error = Some(error.to_string());
+                shared.changed.notify_all();
+            }
             std::thread::sleep(FLUSH_RETRY_DELAY);
         }
     }
@@ -78,12 +83,17 @@ pub(crate) fn maintenance_loop(shared: Arc<Shared>) {
 }
 
 impl Shared {
-    /// Blocks until no frozen memtable is waiting.
+    /// Blocks until no frozen memtable is waiting, or reports the flush failure that keeps
+    /// one waiting (so `close` cannot hang on a full disk).
     pub(crate) fn wait_for_flushes(&self) -> Result<()> {
         let mut state = self.state.lock();
+        state.flush_error = None;
         while !state.frozen.is_empty() {
             if self.shutting_down.load(Ordering::SeqCst) {
                 return Err(Error::ShuttingDown);
+            }
+            if let Some(reason) = state.flush_error.take() {
+                return Err(Error::FlushFailed { reason });
             }
             self.changed.wait(&mut state);
         }
@@ -222,6 +232,7 @@ impl Shared {
         state.version = Arc::new(Version::new(segments, tombstones));
         if let Some(boundary) = flushed {
             if pop_frozen {
+                state.flush_error = None;
                 let front = state.frozen.pop_front();
                 debug_assert!(front.is_some_and(|f| f.boundary == boundary));
             }

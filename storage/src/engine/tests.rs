@@ -122,3 +122,43 @@ fn point_and_age_triggers_flush_in_the_background() {
         "max_age flushed the single point"
     );
 }
+
+#[test]
+fn a_failing_flush_is_reported_retried_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(options(dir.path())).unwrap();
+    engine.write(&[point("a", 1.0)]).unwrap();
+    // A file where the segments directory should be makes every flush fail.
+    let segments = dir.path().join("segments");
+    std::fs::remove_dir_all(&segments).unwrap();
+    std::fs::write(&segments, b"not a directory").unwrap();
+    let error = engine.flush().unwrap_err();
+    assert!(
+        error.to_string().starts_with("memtable flush failed"),
+        "{error}"
+    );
+    assert_eq!(
+        values_by_host(&engine),
+        vec![("a".to_owned(), 1.0)],
+        "still readable"
+    );
+    std::fs::remove_file(&segments).unwrap();
+    std::fs::create_dir(&segments).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while engine.stats().frozen_memtables > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "retry never succeeded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(engine.stats().segments, 1);
+    assert_eq!(engine.stats().background_error, None);
+    engine.close().unwrap();
+    let engine = Engine::open(options(dir.path())).unwrap();
+    assert_eq!(
+        values_by_host(&engine),
+        vec![("a".to_owned(), 1.0)],
+        "after restart"
+    );
+}
