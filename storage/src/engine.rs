@@ -35,7 +35,7 @@ use crate::version::Version;
 use crate::wal::{Wal, WalSequence};
 
 pub use compaction::CompactionSummary;
-pub use write::{DeleteSummary, WriteSummary};
+pub use write::{DeleteSummary, PartialWrite, WriteSummary};
 
 /// Where everything lives under the data directory.
 #[derive(Debug, Clone)]

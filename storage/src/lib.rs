@@ -43,7 +43,9 @@ pub use codec::CodecError;
 #[doc(hidden)]
 pub use codec::bench_api;
 pub use disk_usage::{ColumnUsage, DiskUsage};
-pub use engine::{CompactionSummary, DeleteSummary, Engine, EngineStats, WriteSummary};
+pub use engine::{
+    CompactionSummary, DeleteSummary, Engine, EngineStats, PartialWrite, WriteSummary,
+};
 pub use error::{Error, Result};
 pub use options::{StorageOptions, WalDurability};
 pub use point::Point;

@@ -224,3 +224,43 @@ fn projection_unknown_names_and_second_open_are_errors() {
         "{second}"
     );
 }
+
+#[test]
+fn partial_write_keeps_good_points_and_names_each_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(options(dir.path(), WalDurability::None)).unwrap();
+    engine.write(&[point("a", 1, &[("x", f(1.0))])]).unwrap();
+    let batch = [
+        point("b", 2, &[("x", FieldValue::Integer(2))]), // conflicts with the schema
+        point("c", 3, &[("y", f(3.0))]),                 // new field y: float
+        point("d", 4, &[("y", FieldValue::Boolean(true))]), // conflicts with point 1
+        point("e", 5, &[]),                              // no fields
+        point("f", 6, &[("x", f(6.0)), ("y", f(6.5))]),
+    ];
+    let result = engine.write_partial(&batch).unwrap();
+    assert_eq!(result.summary.points, 2);
+    let rejected: Vec<(usize, String)> = result
+        .rejected
+        .iter()
+        .map(|(i, e)| (*i, e.to_string()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (
+                0,
+                "field type conflict: measurement cpu, field x is float, the write offers integer"
+                    .into()
+            ),
+            (
+                2,
+                "field type conflict: measurement cpu, field y is float, the write offers boolean"
+                    .into()
+            ),
+            (3, "invalid write: point of cpu has no fields".into()),
+        ]
+    );
+    let rows = scan_all(&engine, "cpu");
+    let hosts: Vec<&str> = rows.keys().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts, vec!["a", "c", "f"]);
+}

@@ -59,13 +59,58 @@ impl Engine {
             .collect();
         let mut state = self.shared.lock_for_write()?;
         check_field_types(&state.schemas, points)?;
-        let (summary, freeze) = apply_write(&self.shared, &mut state, points, &keys)?;
+        let points: Vec<&Point> = points.iter().collect();
+        let (summary, freeze) = apply_write(&self.shared, &mut state, &points, &keys)?;
         if freeze {
             self.shared.freeze(&mut state)?;
         }
         drop(state);
         self.shared.wal.commit(summary.sequence)?;
         Ok(summary)
+    }
+
+    /// Writes the valid points of a batch and reports the others (InfluxDB's partial write):
+    /// each point is checked on its own (names, limits, field types against the measurement
+    /// and against earlier points of the batch), under the same lock as the write, so a
+    /// concurrent writer cannot make an accepted point conflict. Errors of the whole request
+    /// (WAL failure, shutdown) are returned as `Err`.
+    pub fn write_partial(&self, points: &[Point]) -> Result<PartialWrite> {
+        self.check_open()?;
+        let mut rejected = Vec::new();
+        let mut candidates = Vec::with_capacity(points.len());
+        for (index, point) in points.iter().enumerate() {
+            match point.validate() {
+                Ok(()) => candidates.push((index, point)),
+                Err(error) => rejected.push((index, error)),
+            }
+        }
+        let mut state = self.shared.lock_for_write()?;
+        let mut batch_types: HashMap<(&str, &str), FieldType> = HashMap::new();
+        let mut accepted = Vec::with_capacity(candidates.len());
+        for (index, point) in candidates {
+            match check_point_types(&state.schemas, &mut batch_types, point) {
+                Ok(()) => accepted.push(point),
+                Err(error) => rejected.push((index, error)),
+            }
+        }
+        rejected.sort_by_key(|(index, _)| *index);
+        if accepted.is_empty() {
+            return Ok(PartialWrite {
+                summary: WriteSummary::default(),
+                rejected,
+            });
+        }
+        let keys: Vec<SeriesKey> = accepted
+            .iter()
+            .map(|p| SeriesKey::new(&p.measurement, &p.tags))
+            .collect();
+        let (summary, freeze) = apply_write(&self.shared, &mut state, &accepted, &keys)?;
+        if freeze {
+            self.shared.freeze(&mut state)?;
+        }
+        drop(state);
+        self.shared.wal.commit(summary.sequence)?;
+        Ok(PartialWrite { summary, rejected })
     }
 
     /// Deletes the rows of `measurement` selected by `predicate` (time range and tags). Rows in
@@ -112,30 +157,55 @@ impl Engine {
     }
 }
 
+/// What a partial write did: the accepted points' summary and each refused point's index
+/// in the request with the reason.
+#[derive(Debug)]
+pub struct PartialWrite {
+    /// The points written.
+    pub summary: WriteSummary,
+    /// Refused points, by index in the request, in order.
+    pub rejected: Vec<(usize, Error)>,
+}
+
 /// Refuses a batch whose fields conflict with the schema or with each other.
 fn check_field_types(schemas: &HashMap<String, MeasurementSchema>, points: &[Point]) -> Result<()> {
-    let mut new_fields: HashMap<(&str, &str), FieldType> = HashMap::new();
-    for point in points {
-        let schema = schemas.get(&point.measurement);
-        for (name, value) in &point.fields {
-            let offered = value.field_type();
-            if let Some(schema) = schema.filter(|s| s.field(name).is_some()) {
-                schema.check_field(name, offered)?;
-                continue;
-            }
-            let existing = *new_fields
-                .entry((&point.measurement, name))
-                .or_insert(offered);
-            if existing != offered {
+    let mut batch_types: HashMap<(&str, &str), FieldType> = HashMap::new();
+    points
+        .iter()
+        .try_for_each(|point| check_point_types(schemas, &mut batch_types, point))
+}
+
+/// Checks one point's field types against the schema and against `batch_types`, the types
+/// earlier points of the batch gave to fields the schema does not have yet. Records this
+/// point's new fields only when the whole point passes.
+fn check_point_types<'a>(
+    schemas: &HashMap<String, MeasurementSchema>,
+    batch_types: &mut HashMap<(&'a str, &'a str), FieldType>,
+    point: &'a Point,
+) -> Result<()> {
+    let schema = schemas.get(&point.measurement);
+    let mut new_fields = Vec::new();
+    for (name, value) in &point.fields {
+        let offered = value.field_type();
+        if let Some(schema) = schema.filter(|s| s.field(name).is_some()) {
+            schema.check_field(name, offered)?;
+            continue;
+        }
+        let key = (point.measurement.as_str(), name.as_str());
+        match batch_types.get(&key) {
+            Some(existing) if *existing != offered => {
                 return Err(Error::FieldTypeConflict {
                     measurement: point.measurement.clone(),
                     field: name.clone(),
-                    existing,
+                    existing: *existing,
                     offered,
                 });
             }
+            Some(_) => {}
+            None => new_fields.push((key, offered)),
         }
     }
+    batch_types.extend(new_fields);
     Ok(())
 }
 
@@ -144,7 +214,7 @@ fn check_field_types(schemas: &HashMap<String, MeasurementSchema>, points: &[Poi
 fn apply_write(
     shared: &Shared,
     state: &mut State,
-    points: &[Point],
+    points: &[&Point],
     keys: &[SeriesKey],
 ) -> Result<(WriteSummary, bool)> {
     let mut resolved = Vec::with_capacity(points.len());
