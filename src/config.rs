@@ -13,9 +13,33 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Config {
+    pub(crate) server: ServerConfig,
     pub(crate) storage: StorageConfig,
     pub(crate) memtable: MemtableConfig,
     pub(crate) log: LogConfig,
+}
+
+/// `server:` — the listeners. (The Postgres listener's keys arrive with it.)
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ServerConfig {
+    /// Address the listeners bind. Default `0.0.0.0` (all interfaces), as the seed says; a
+    /// warning is logged while authentication does not exist yet.
+    pub(crate) host: String,
+    /// HTTP port (InfluxDB line protocol, health, metrics). Default 8086; 0 picks a free port.
+    pub(crate) port: u16,
+    /// Largest HTTP request body in bytes, counted after gzip decoding. Default 10 MiB.
+    pub(crate) max_body_size: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8086,
+            max_body_size: 10 << 20,
+        }
+    }
 }
 
 /// WAL durability as written in the file.
@@ -122,6 +146,16 @@ impl Config {
 
     /// Checks values serde cannot: ranges and relations.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        if self.server.host.parse::<std::net::IpAddr>().is_err() && self.server.host != "localhost"
+        {
+            bail!(
+                "server.host must be an IP address or localhost, not {:?}",
+                self.server.host
+            );
+        }
+        if self.server.max_body_size < 1024 {
+            bail!("server.max_body_size must be at least 1024 bytes");
+        }
         if self.storage.wal_sync_interval_ms == 0 {
             bail!("storage.wal_sync_interval_ms must be at least 1");
         }

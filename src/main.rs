@@ -1,18 +1,23 @@
 //! `rusts`: the RusTs server binary. Reads `rusts.yml` and the command line, installs
-//! tracing, opens the storage engine, and shuts down cleanly on SIGINT or SIGTERM.
-//!
-//! The HTTP line-protocol and Postgres listeners arrive with their issues; today the binary
-//! opens (and recovers) the storage engine in the data directory and keeps it open.
+//! tracing, opens the engine, serves HTTP (InfluxDB line protocol and monitoring), and on
+//! SIGINT or SIGTERM stops accepting, finishes requests in flight, flushes and exits 0.
+//! The Postgres listener arrives with its issue and will start beside the HTTP one.
 
 mod config;
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Parser;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use rusts_planner::Engine;
+use rusts_wire::HttpOptions;
 
 use crate::config::Config;
+
+/// The documented default configuration, written by `--generate-config`.
+const DEFAULT_CONFIG: &str = include_str!("../rusts.yml");
 
 /// RusTs: a time-series SQL database.
 #[derive(Debug, Parser)]
@@ -24,37 +29,138 @@ struct Args {
     /// Data directory (overrides `storage.data_dir`).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Address to bind (overrides `server.host`).
+    #[arg(long)]
+    host: Option<String>,
+    /// HTTP port (overrides `server.port`; 0 picks a free port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Write the default configuration to `--config` (or `rusts.yml`) and exit; refuses to
+    /// overwrite an existing file.
+    #[arg(long)]
+    generate_config: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.generate_config {
+        return generate_config(args.config.as_deref().unwrap_or(Path::new("rusts.yml")));
+    }
+    let config = load_config(&args)?;
+    install_tracing(&config.log.level)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rusts-worker")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(config))
+}
+
+fn generate_config(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        bail!("{} already exists; not overwriting it", path.display());
+    }
+    std::fs::write(path, DEFAULT_CONFIG).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote the default configuration to {}", path.display());
+    Ok(())
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
-        None if std::path::Path::new("rusts.yml").exists() => Config::load("rusts.yml".as_ref())?,
+        None if Path::new("rusts.yml").exists() => Config::load(Path::new("rusts.yml"))?,
         None => Config::default(),
     };
-    if let Some(dir) = args.data_dir {
-        config.storage.data_dir = dir;
+    if let Some(dir) = &args.data_dir {
+        config.storage.data_dir = dir.clone();
     }
-    install_tracing(&config.log.level)?;
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .context("installing signal handlers")?;
-    let engine = rusts_storage::Engine::open(config.storage_options()).with_context(|| {
-        format!(
-            "opening data directory {}",
-            config.storage.data_dir.display()
-        )
-    })?;
+    if let Some(host) = &args.host {
+        config.server.host = host.clone();
+    }
+    if let Some(port) = args.port {
+        config.server.port = port;
+    }
+    config.validate().context("invalid command-line value")?;
+    Ok(config)
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let options = config.storage_options();
+    let data_dir = config.storage.data_dir.clone();
+    let engine = tokio::task::spawn_blocking(move || Engine::open(options))
+        .await
+        .context("opening the engine")?
+        .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+    let engine = Arc::new(engine);
+    let host = if config.server.host == "localhost" {
+        "127.0.0.1"
+    } else {
+        &config.server.host
+    };
+    let listener = tokio::net::TcpListener::bind((host, config.server.port))
+        .await
+        .with_context(|| format!("binding HTTP to {host}:{}", config.server.port))?;
+    let http_address = listener
+        .local_addr()
+        .context("reading the bound HTTP address")?;
     tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
+        http = %http_address,
         data_dir = %config.storage.data_dir.display(),
-        "rusts started (storage engine only: the HTTP and Postgres listeners are not built yet)"
+        wal_durability = ?config.storage.wal_durability,
+        version = env!("CARGO_PKG_VERSION"),
+        "rusts listening"
     );
-    let signal = signals.forever().next();
-    tracing::info!(?signal, "shutting down");
-    engine.close().context("closing the storage engine")?;
+    warn_if_exposed(http_address);
+    let http = HttpOptions {
+        body_bytes_max: config.server.max_body_size,
+    };
+    rusts_wire::serve_http(listener, Arc::clone(&engine), http, shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("listeners stopped; flushing");
+    tokio::task::spawn_blocking(move || close(engine))
+        .await
+        .context("closing the engine")??;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn warn_if_exposed(address: SocketAddr) {
+    if !address.ip().is_loopback() {
+        tracing::warn!(
+            http = %address,
+            "the HTTP listener accepts writes from the network and authentication is not \
+             available yet: anyone who reaches this port can write; bind 127.0.0.1 \
+             (server.host or --host) unless the network is trusted"
+        );
+    }
+}
+
+fn close(engine: Arc<Engine>) -> anyhow::Result<()> {
+    match Arc::try_unwrap(engine) {
+        Ok(engine) => engine.close().context("closing the engine"),
+        // Graceful shutdown waited for every request, so this is not expected; the WAL
+        // still holds everything acknowledged.
+        Err(_) => bail!("engine still in use at shutdown; the WAL holds acknowledged writes"),
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
+    }
 }
 
 fn install_tracing(level: &str) -> anyhow::Result<()> {
@@ -63,6 +169,9 @@ fn install_tracing(level: &str) -> anyhow::Result<()> {
         Err(_) => tracing_subscriber::EnvFilter::try_new(level),
     }
     .context("invalid log filter (log.level or RUST_LOG)")?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .init();
     Ok(())
 }

@@ -1,5 +1,219 @@
-//! `rusts_planner`: the engine facade the wire crate calls (`authenticate`, `execute`,
-//! `describe`, `ingest`), DataFusion sessions, table providers that push predicates down to
-//! `rusts_storage::ScanRequest`, and the time-series UDFs.
+//! `rusts_planner`: the engine facade the wire crate calls. Today it owns ingestion (database
+//! mapping, partial writes) and statistics; DataFusion sessions, table providers and the
+//! time-series UDFs arrive with the Postgres wire issue.
 //!
-//! Empty until the Postgres wire issue.
+//! Databases: `rusts` always exists; any other name is created by its first write (InfluxDB
+//! 2.x buckets behave the same way), so a writer pointed at RusTs needs no setup. In storage a
+//! measurement is named `<database>\0<measurement>`; names may not contain NUL.
+#![forbid(unsafe_code)]
+
+mod error;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use error::{Error, Result};
+pub use rusts_storage::{FieldValue, StorageOptions, WalDurability};
+
+/// The database every server has.
+pub const DEFAULT_DATABASE: &str = "rusts";
+
+/// Separates database and measurement in storage measurement names.
+const DATABASE_SEPARATOR: char = '\0';
+
+/// One point to write, as a protocol decoded it.
+pub type WritePoint = rusts_storage::Point;
+
+/// A batch of points for one database.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    /// Target database (`db` / `bucket`); created by its first write.
+    pub database: String,
+    /// The points.
+    pub points: Vec<WritePoint>,
+}
+
+/// What an ingest did: points written and each refused point (index in the request, reason).
+#[derive(Debug)]
+pub struct IngestSummary {
+    /// Points written.
+    pub points_written: u64,
+    /// Refused points by index in the request.
+    pub rejected: Vec<(usize, Error)>,
+}
+
+/// Counters for `/metrics` and `/stats`.
+#[derive(Debug, Clone, Default)]
+pub struct EngineStats {
+    /// Points written since start.
+    pub points_written: u64,
+    /// Points refused since start.
+    pub points_rejected: u64,
+    /// The storage engine's counters.
+    pub storage: rusts_storage::EngineStats,
+    /// Databases.
+    pub databases: Vec<String>,
+}
+
+/// The engine facade.
+#[derive(Debug)]
+pub struct Engine {
+    storage: rusts_storage::Engine,
+    points_written: AtomicU64,
+    points_rejected: AtomicU64,
+}
+
+impl Engine {
+    /// Opens the storage engine (recovering from its WAL).
+    pub fn open(options: StorageOptions) -> Result<Self> {
+        let storage = rusts_storage::Engine::open(options).map_err(Error::from)?;
+        Ok(Self {
+            storage,
+            points_written: AtomicU64::new(0),
+            points_rejected: AtomicU64::new(0),
+        })
+    }
+
+    /// Writes the valid points of `request` and reports the others. Errors that concern
+    /// the whole request (an invalid database name, a WAL failure, shutdown) are `Err`.
+    pub fn ingest(&self, request: WriteRequest) -> Result<IngestSummary> {
+        check_database_name(&request.database)?;
+        let mut rejected = Vec::new();
+        let mut points = Vec::with_capacity(request.points.len());
+        let mut positions = Vec::with_capacity(request.points.len());
+        for (index, mut point) in request.points.into_iter().enumerate() {
+            if point.measurement.contains(DATABASE_SEPARATOR) {
+                rejected.push((
+                    index,
+                    Error::InvalidName {
+                        what: "measurement",
+                        name: point.measurement,
+                    },
+                ));
+                continue;
+            }
+            point.measurement = storage_name(&request.database, &point.measurement);
+            points.push(point);
+            positions.push(index);
+        }
+        let partial = self.storage.write_partial(&points)?;
+        for (position, error) in partial.rejected {
+            let index = positions.get(position).copied().unwrap_or(position);
+            rejected.push((
+                index,
+                Error::Storage { source: error }.unqualified(&request.database),
+            ));
+        }
+        rejected.sort_by_key(|(index, _)| *index);
+        self.points_written
+            .fetch_add(partial.summary.points, Ordering::Relaxed);
+        self.points_rejected
+            .fetch_add(rejected.len() as u64, Ordering::Relaxed);
+        Ok(IngestSummary {
+            points_written: partial.summary.points,
+            rejected,
+        })
+    }
+
+    /// Databases that have data, plus the default one, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        let mut databases: Vec<String> = self
+            .storage
+            .measurements()
+            .iter()
+            .filter_map(|name| {
+                name.split_once(DATABASE_SEPARATOR)
+                    .map(|(db, _)| db.to_owned())
+            })
+            .chain(std::iter::once(DEFAULT_DATABASE.to_owned()))
+            .collect();
+        databases.sort_unstable();
+        databases.dedup();
+        databases
+    }
+
+    /// Counters for monitoring.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            points_written: self.points_written.load(Ordering::Relaxed),
+            points_rejected: self.points_rejected.load(Ordering::Relaxed),
+            storage: self.storage.stats(),
+            databases: self.databases(),
+        }
+    }
+
+    /// Flushes memory to segments and closes the WAL.
+    pub fn close(self) -> Result<()> {
+        self.storage.close().map_err(Error::from)
+    }
+}
+
+/// The storage name of `measurement` in `database`.
+pub fn storage_name(database: &str, measurement: &str) -> String {
+    let mut name = String::with_capacity(database.len() + measurement.len() + 1);
+    name.push_str(database);
+    name.push(DATABASE_SEPARATOR);
+    name.push_str(measurement);
+    name
+}
+
+fn check_database_name(database: &str) -> Result<()> {
+    if database.is_empty() || database.contains(DATABASE_SEPARATOR) || database.len() > 255 {
+        return Err(Error::InvalidName {
+            what: "database",
+            name: database.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(measurement: &str, value: FieldValue) -> WritePoint {
+        WritePoint {
+            measurement: measurement.into(),
+            tags: vec![("host".into(), "a".into())],
+            fields: vec![("x".into(), value)],
+            timestamp_ns: 1,
+        }
+    }
+
+    #[test]
+    fn databases_are_created_by_writes_and_errors_name_the_measurement_not_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StorageOptions {
+            data_dir: dir.path().to_owned(),
+            ..StorageOptions::default()
+        };
+        let engine = Engine::open(options).unwrap();
+        assert_eq!(engine.databases(), vec!["rusts"]);
+        let request = WriteRequest {
+            database: "telegraf".into(),
+            points: vec![
+                point("cpu", FieldValue::Float(1.0)),
+                point("cpu", FieldValue::Integer(1)),
+            ],
+        };
+        let summary = engine.ingest(request).unwrap();
+        assert_eq!(summary.points_written, 1);
+        assert_eq!(summary.rejected.len(), 1);
+        assert_eq!(
+            summary.rejected[0].1.to_string(),
+            "field type conflict: measurement cpu, field x is float, the write offers integer"
+        );
+        assert_eq!(engine.databases(), vec!["rusts", "telegraf"]);
+        let bad = WriteRequest {
+            database: String::new(),
+            points: vec![],
+        };
+        assert!(
+            engine
+                .ingest(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid database name")
+        );
+        assert_eq!(engine.stats().points_written, 1);
+    }
+}

@@ -112,6 +112,8 @@ pub(crate) struct Shared {
     /// Held for a whole compaction pass (maintenance thread or [`Engine::compact`]).
     pub(crate) compaction: Mutex<()>,
     pub(crate) next_segment_id: AtomicU64,
+    /// Memtable flushes completed since open.
+    pub(crate) flushes: AtomicU64,
     pub(crate) shutting_down: AtomicBool,
     /// Held (with an exclusive `flock`) for the engine's lifetime.
     pub(crate) _lock_file: File,
@@ -146,6 +148,10 @@ pub struct EngineStats {
     pub wal_synced_sequence: u64,
     /// The sequence the next WAL record will get.
     pub wal_next_sequence: u64,
+    /// WAL fsyncs since open.
+    pub wal_syncs: u64,
+    /// Memtable flushes since open.
+    pub flushes: u64,
     /// Hash collisions resolved when assigning series ids.
     pub series_collisions_resolved: u64,
     /// The last background failure, if any.
@@ -205,6 +211,8 @@ impl Engine {
             flushed_sequence: state.flushed.0,
             wal_synced_sequence: self.shared.wal.synced_sequence().0,
             wal_next_sequence: self.shared.wal.next_sequence().0,
+            wal_syncs: self.shared.wal.fsyncs(),
+            flushes: self.shared.flushes.load(Ordering::Relaxed),
             series_collisions_resolved: state.series.collisions_resolved(),
             background_error: state.background_error.clone(),
         }

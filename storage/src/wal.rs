@@ -253,6 +253,14 @@ impl Wal {
         self.shared.writer.lock().close(&self.shared.commits)
     }
 
+    /// WAL file fsyncs since open.
+    pub(crate) fn fsyncs(&self) -> u64 {
+        self.shared
+            .commits
+            .fsyncs
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The directory of the WAL files.
     #[cfg(test)]
     fn dir(&self) -> &Path {

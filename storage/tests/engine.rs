@@ -264,3 +264,19 @@ fn partial_write_keeps_good_points_and_names_each_bad_one() {
     let hosts: Vec<&str> = rows.keys().map(|(host, _)| host.as_str()).collect();
     assert_eq!(hosts, vec!["a", "c", "f"]);
 }
+
+#[test]
+fn segments_survive_close_then_unflushed_write_then_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || Engine::open(options(dir.path(), WalDurability::EveryWrite)).unwrap();
+    let engine = open();
+    engine.write(&[point("a", 1, &[("x", f(1.0))])]).unwrap();
+    engine.close().unwrap();
+    let engine = open();
+    engine.write(&[point("b", 2, &[("x", f(2.0))])]).unwrap();
+    drop(engine);
+    let engine = open();
+    engine.close().unwrap();
+    let engine = open();
+    assert_eq!(scan_all(&engine, "cpu").len(), 2, "{:?}", engine.stats());
+}

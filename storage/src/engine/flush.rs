@@ -115,6 +115,7 @@ impl Shared {
             Some((frozen.boundary, true)),
         )?;
         drop(manifest_guard);
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         let removed = self.wal.remove_through(frozen.boundary)?;
         tracing::info!(
             rows,

@@ -67,6 +67,7 @@ impl Engine {
             manifest: Mutex::new(ManifestState { series_log }),
             compaction: Mutex::new(()),
             next_segment_id: AtomicU64::new(manifest.next_segment_id.max(1)),
+            flushes: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             _lock_file: lock_file,
         });

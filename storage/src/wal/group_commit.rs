@@ -28,8 +28,7 @@ pub(super) struct GroupCommit {
     state: Mutex<SyncState>,
     released: Condvar,
     poison: OnceLock<String>,
-    /// File fsyncs performed, for tests of the batching.
-    #[cfg(test)]
+    /// File fsyncs performed (monitoring, and tests of the batching).
     pub(super) fsyncs: std::sync::atomic::AtomicU64,
     /// Makes the next fsync fail, for tests of the poison.
     #[cfg(test)]
@@ -54,7 +53,6 @@ impl GroupCommit {
             }),
             released: Condvar::new(),
             poison: OnceLock::new(),
-            #[cfg(test)]
             fsyncs: std::sync::atomic::AtomicU64::new(0),
             #[cfg(test)]
             fail_next_fsync: std::sync::atomic::AtomicBool::new(false),
@@ -130,7 +128,6 @@ impl GroupCommit {
     /// Fsyncs a WAL file's data (fdatasync: the file's size is data, its timestamps are not
     /// needed to read it back). A failure poisons the WAL (see the module documentation).
     pub(super) fn fsync(&self, file: &File, path: &Path) -> Result<()> {
-        #[cfg(test)]
         self.fsyncs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = file.sync_data();

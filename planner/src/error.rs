@@ -1,0 +1,62 @@
+//! The planner's error type.
+
+use rusts_common::ErrorKind;
+
+/// Result with the planner [`Error`] as default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the facade can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A database or measurement name is not allowed.
+    #[error("invalid {what} name {name:?}: it must be 1 to 255 bytes without NUL")]
+    InvalidName {
+        /// "database" or "measurement".
+        what: &'static str,
+        /// The name as given.
+        name: String,
+    },
+    /// The storage engine refused or failed.
+    #[error(transparent)]
+    Storage {
+        /// The storage error.
+        #[from]
+        source: rusts_storage::Error,
+    },
+}
+
+impl Error {
+    /// The neutral kind, for SQLSTATE and HTTP mapping in the wire crate.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidName { .. } => ErrorKind::InvalidValue,
+            Self::Storage { source } => source.kind(),
+        }
+    }
+
+    /// Storage names measurements `<database>\0<measurement>`; users see the measurement.
+    pub(crate) fn unqualified(self, database: &str) -> Self {
+        let prefix = format!("{database}\0");
+        let Self::Storage { source } = self else {
+            return self;
+        };
+        let source = match source {
+            rusts_storage::Error::FieldTypeConflict {
+                measurement,
+                field,
+                existing,
+                offered,
+            } => rusts_storage::Error::FieldTypeConflict {
+                measurement: measurement.replacen(&prefix, "", 1),
+                field,
+                existing,
+                offered,
+            },
+            rusts_storage::Error::InvalidWrite { reason } => rusts_storage::Error::InvalidWrite {
+                reason: reason.replace(&prefix, ""),
+            },
+            other => other,
+        };
+        Self::Storage { source }
+    }
+}
