@@ -58,6 +58,21 @@ impl SeriesRows {
     }
 }
 
+impl SeriesRows {
+    /// All rows, sorted and merged: borrowed when they already are (the common case of
+    /// appends in time order), copied and normalized otherwise.
+    pub(crate) fn normalized_all(&self) -> std::borrow::Cow<'_, [MemRow]> {
+        let strictly_increasing = self
+            .rows
+            .windows(2)
+            .all(|pair| pair.first().map(|r| r.timestamp_ns) < pair.last().map(|r| r.timestamp_ns));
+        if strictly_increasing {
+            return std::borrow::Cow::Borrowed(&self.rows);
+        }
+        std::borrow::Cow::Owned(self.normalized(&TimeRange::ALL))
+    }
+}
+
 fn merge_equal_times(rows: Vec<MemRow>) -> Vec<MemRow> {
     let mut merged: Vec<MemRow> = Vec::with_capacity(rows.len());
     for row in rows {

@@ -7,6 +7,7 @@
 //! steps leaves either the old manifest (segments are leftovers, the WAL replays) or the new
 //! one (the WAL records up to the boundary are skipped on replay).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,15 +17,15 @@ use super::{Frozen, Shared};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, SegmentEntry};
 use crate::memtable::{MemRow, Memtable, rows_to_run};
-use crate::predicate::TimeRange;
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
 use crate::segment::{SegmentHeader, SegmentReader, SegmentWriter};
 use crate::series::{SeriesId, SeriesKey};
 use crate::version::{Version, partition_start};
 use crate::wal::WalSequence;
 
-/// One series' rows within one partition, ready for a segment.
-type PartitionRows = (SeriesId, Arc<SeriesKey>, Vec<MemRow>);
+/// One series' rows within one partition: its id, its position in the flush's series list
+/// and the range of its normalized rows.
+type PartitionRows = (SeriesId, usize, std::ops::Range<usize>);
 
 /// Wait between retries of a failed flush (the data is safe in the WAL meanwhile).
 const FLUSH_RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -156,26 +157,33 @@ impl Shared {
     ) -> Result<Vec<Arc<SegmentReader>>> {
         let duration_ns =
             i64::try_from(self.options.partition_duration.as_nanos()).expect("validated at open");
+        // Rows in time order without duplicates are borrowed, not copied: the flush then
+        // needs little memory beyond the frozen memtable itself.
+        let series: Vec<(SeriesId, Arc<SeriesKey>, Cow<'_, [MemRow]>)> = memtable
+            .all_series()
+            .map(|(id, rows)| (*id, Arc::clone(&rows.key), rows.normalized_all()))
+            .collect();
         let mut partitions: BTreeMap<i64, Vec<PartitionRows>> = BTreeMap::new();
-        for (id, rows) in memtable.all_series() {
-            let normalized = rows.normalized(&TimeRange::ALL);
-            for group in normalized.chunk_by(|a, b| {
+        for (position, (id, _, rows)) in series.iter().enumerate() {
+            let mut start_row = 0;
+            for group in rows.chunk_by(|a, b| {
                 partition_start(a.timestamp_ns, duration_ns)
                     == partition_start(b.timestamp_ns, duration_ns)
             }) {
                 let Some(first) = group.first() else { continue };
                 let start = partition_start(first.timestamp_ns, duration_ns);
-                partitions.entry(start).or_default().push((
-                    *id,
-                    Arc::clone(&rows.key),
-                    group.to_vec(),
-                ));
+                let end_row = start_row + group.len();
+                partitions
+                    .entry(start)
+                    .or_default()
+                    .push((*id, position, start_row..end_row));
+                start_row = end_row;
             }
         }
         let sequence = memtable.max_sequence().0;
         let mut segments = Vec::with_capacity(partitions.len());
-        for (start, mut series) in partitions {
-            series.sort_unstable_by_key(|(id, _, _)| *id);
+        for (start, mut members) in partitions {
+            members.sort_unstable_by_key(|(id, _, _)| *id);
             let header = SegmentHeader {
                 partition_start_ns: start,
                 min_sequence: sequence,
@@ -188,10 +196,14 @@ impl Shared {
                 .map_err(Error::io("creating partition directory", &dir))?;
             crate::fs::sync_parent(&dir)?;
             let mut writer = SegmentWriter::create(&path, header)?;
-            for (series_id, key, rows) in &series {
+            for (series_id, position, range) in &members {
+                let Some((_, key, rows)) = series.get(*position) else {
+                    continue;
+                };
                 let Some(schema) = schemas.get(&key.measurement) else {
                     continue;
                 };
+                let rows = rows.get(range.clone()).unwrap_or_default();
                 let run = rows_to_run(rows, &all_fields(schema), schema.fields.len());
                 writer.add_series(schema, *series_id, key, &run)?;
             }
