@@ -7,32 +7,10 @@
 //! cargo run -p rusts_storage --example dump -- DATA_DIR DATABASE MEASUREMENT
 //! ```
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType, UInt64Type};
-use arrow_array::{Array, ArrowPrimitiveType};
-use rusts_storage::{Engine, ScanRequest, StorageOptions, WalDurability};
+#[path = "support/row_text.rs"]
+mod row_text;
 
-fn cell(column: &dyn Array, row: usize) -> String {
-    match column.data_type() {
-        t if t.is_temporal() => column
-            .as_primitive::<TimestampNanosecondType>()
-            .value(row)
-            .to_string(),
-        t if *t == Float64Type::DATA_TYPE => {
-            column.as_primitive::<Float64Type>().value(row).to_string()
-        }
-        t if *t == Int64Type::DATA_TYPE => {
-            format!("{}i", column.as_primitive::<Int64Type>().value(row))
-        }
-        t if *t == UInt64Type::DATA_TYPE => {
-            format!("{}u", column.as_primitive::<UInt64Type>().value(row))
-        }
-        _ => match column.as_boolean_opt() {
-            Some(values) => values.value(row).to_string(),
-            None => format!("{:?}", column.as_string::<i32>().value(row)),
-        },
-    }
-}
+use rusts_storage::{Engine, ScanRequest, StorageOptions, WalDurability};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,22 +31,8 @@ fn main() {
     });
     for batch in scan {
         let batch = batch.expect("scan");
-        let schema = batch.schema();
         for row in 0..batch.num_rows() {
-            let cells: Vec<String> = schema
-                .fields()
-                .iter()
-                .enumerate()
-                .filter(|(index, _)| !batch.column(*index).is_null(row))
-                .map(|(index, field)| {
-                    format!(
-                        "{}={}",
-                        field.name(),
-                        cell(batch.column(index).as_ref(), row)
-                    )
-                })
-                .collect();
-            println!("{}", cells.join(" "));
+            println!("{}", row_text::row_text(&batch, row));
         }
     }
 }

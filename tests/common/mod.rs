@@ -3,6 +3,9 @@
 //! drop. `TEST_LOG=1` forwards the server's log to stderr.
 #![allow(dead_code)]
 
+#[path = "../../storage/examples/support/row_text.rs"]
+mod row_text;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -158,7 +161,6 @@ pub(crate) fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, St
 /// Rows of `measurement` in `database`, read with the storage scan API from a stopped
 /// server's data directory: (tag values joined, time) → fields as text.
 pub(crate) fn stored_rows(data_dir: &Path, database: &str, measurement: &str) -> Vec<String> {
-    use arrow_array::Array;
     let engine = rusts_storage::Engine::open(rusts_storage::StorageOptions {
         data_dir: data_dir.to_owned(),
         ..rusts_storage::StorageOptions::default()
@@ -178,44 +180,7 @@ pub(crate) fn stored_rows(data_dir: &Path, database: &str, measurement: &str) ->
     let mut rows = Vec::new();
     for batch in scan {
         let batch = batch.expect("batch");
-        let schema = batch.schema();
-        for row in 0..batch.num_rows() {
-            let mut cells = Vec::new();
-            for (index, field) in schema.fields().iter().enumerate() {
-                let column = batch.column(index);
-                if column.is_null(row) {
-                    continue;
-                }
-                let text = arrow_cell(column.as_ref(), row);
-                cells.push(format!("{}={}", field.name(), text));
-            }
-            rows.push(cells.join(" "));
-        }
+        rows.extend((0..batch.num_rows()).map(|row| row_text::row_text(&batch, row)));
     }
     rows
-}
-
-fn arrow_cell(column: &dyn arrow_array::Array, row: usize) -> String {
-    use arrow_array::ArrowPrimitiveType as _;
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType, UInt64Type};
-    match column.data_type() {
-        t if t.is_temporal() => column
-            .as_primitive::<TimestampNanosecondType>()
-            .value(row)
-            .to_string(),
-        t if *t == Float64Type::DATA_TYPE => {
-            column.as_primitive::<Float64Type>().value(row).to_string()
-        }
-        t if *t == Int64Type::DATA_TYPE => {
-            format!("{}i", column.as_primitive::<Int64Type>().value(row))
-        }
-        t if *t == UInt64Type::DATA_TYPE => {
-            format!("{}u", column.as_primitive::<UInt64Type>().value(row))
-        }
-        _ => match column.as_boolean_opt() {
-            Some(values) => values.value(row).to_string(),
-            None => format!("{:?}", column.as_string::<i32>().value(row)),
-        },
-    }
 }
