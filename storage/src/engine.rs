@@ -13,7 +13,9 @@ mod flush;
 mod open;
 mod write;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -308,12 +310,16 @@ fn snapshot_for_scan(state: &State, request: &ScanRequest) -> Result<ScanSnapsho
     let series = select_series(state, &request.measurement, &request.predicate)?;
     let series_total = state.tags.select(&request.measurement, &[])?.len();
     let range = request.predicate.time_range;
-    let mut active_rows = HashMap::new();
+    // The active memtable keeps changing after the lock is released: copy the selected
+    // series' rows now, only the projected fields.
+    let projection = crate::scan::field_projection(&schema, request.projection.as_deref())?;
+    let width = schema.fields.len();
+    let mut active_runs = HashMap::new();
     for (id, _) in &series {
         if let Some(rows) = state.active.series(*id) {
-            let rows = rows.normalized(&range);
-            if !rows.is_empty() {
-                active_rows.insert(*id, rows);
+            let run = rows.to_run(&range, &projection, width);
+            if !run.is_empty() {
+                active_runs.insert(*id, run);
             }
         }
     }
@@ -331,7 +337,7 @@ fn snapshot_for_scan(state: &State, request: &ScanRequest) -> Result<ScanSnapsho
         series_total,
         segments: state.version.segments.clone(),
         frozen,
-        active_rows,
+        active_runs,
         tombstones: state.version.tombstones.clone(),
     })
 }

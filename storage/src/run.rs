@@ -95,6 +95,58 @@ impl Column {
         self.valid.push(true);
     }
 
+    /// Rows held (values and validity have the same length).
+    pub(crate) fn len(&self) -> usize {
+        self.valid.len()
+    }
+
+    pub(crate) fn field_type(&self) -> FieldType {
+        match self.values {
+            ColumnValues::Float(_) => FieldType::Float,
+            ColumnValues::Integer(_) => FieldType::Integer,
+            ColumnValues::Unsigned(_) => FieldType::Unsigned,
+            ColumnValues::Boolean(_) => FieldType::Boolean,
+            ColumnValues::String(_) => FieldType::String,
+        }
+    }
+
+    /// A column of `rows` nulls.
+    pub(crate) fn nulls(field_type: FieldType, rows: usize) -> Self {
+        let mut column = Self::with_capacity(field_type, rows);
+        (0..rows).for_each(|_| column.push_null());
+        column
+    }
+
+    /// A copy of rows `start..end` (clamped to the column).
+    pub(crate) fn slice(&self, start: usize, end: usize) -> Self {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        fn part<T: Clone>(values: &[T], start: usize, end: usize) -> Vec<T> {
+            values
+                .get(start..end)
+                .map(<[T]>::to_vec)
+                .unwrap_or_default()
+        }
+        let values = match &self.values {
+            ColumnValues::Float(v) => ColumnValues::Float(part(v, start, end)),
+            ColumnValues::Integer(v) => ColumnValues::Integer(part(v, start, end)),
+            ColumnValues::Unsigned(v) => ColumnValues::Unsigned(part(v, start, end)),
+            ColumnValues::Boolean(v) => ColumnValues::Boolean(part(v, start, end)),
+            ColumnValues::String(v) => ColumnValues::String(part(v, start, end)),
+        };
+        Self {
+            values,
+            valid: part(&self.valid, start, end),
+        }
+    }
+
+    /// A copy of the given rows, in the given order.
+    pub(crate) fn select(&self, rows: &[usize]) -> Self {
+        let mut target = Self::with_capacity(self.field_type(), rows.len());
+        rows.iter().for_each(|row| target.push_from(self, *row));
+        target
+    }
+
     pub(crate) fn is_valid(&self, row: usize) -> bool {
         self.valid.get(row).copied().unwrap_or(false)
     }
@@ -188,13 +240,7 @@ impl Run {
         let columns = self
             .columns
             .iter()
-            .map(|column| {
-                column.as_ref().map(|column| {
-                    let mut target = empty_like(column, rows.len());
-                    rows.iter().for_each(|row| target.push_from(column, *row));
-                    target
-                })
-            })
+            .map(|column| column.as_ref().map(|column| column.select(rows)))
             .collect();
         Run {
             timestamps,
@@ -239,14 +285,7 @@ impl Run {
 }
 
 fn empty_like(column: &Column, rows: usize) -> Column {
-    let field_type = match column.values {
-        ColumnValues::Float(_) => FieldType::Float,
-        ColumnValues::Integer(_) => FieldType::Integer,
-        ColumnValues::Unsigned(_) => FieldType::Unsigned,
-        ColumnValues::Boolean(_) => FieldType::Boolean,
-        ColumnValues::String(_) => FieldType::String,
-    };
-    Column::with_capacity(field_type, rows)
+    Column::with_capacity(column.field_type(), rows)
 }
 
 /// Merges runs of one series given oldest first. Rows with the same timestamp combine field

@@ -7,14 +7,16 @@
 //! none of the selected series are skipped; inside a segment, chunks outside the time range are
 //! skipped; only projected columns are decoded. [`ScanStats`] counts each step for `EXPLAIN`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Result};
-use crate::memtable::{MemRow, Memtable, rows_to_run};
+use crate::memtable::Memtable;
 use crate::predicate::{Predicate, TagPredicate, TimeRange};
 use crate::run::{Run, merge_runs};
 use crate::scan_output::{BatchBuilder, OutputColumn, arrow_schema};
@@ -95,7 +97,7 @@ pub(crate) struct ScanSnapshot {
     pub(crate) series_total: u64,
     pub(crate) segments: Vec<Arc<SegmentReader>>,
     pub(crate) frozen: Vec<MemtableSource>,
-    pub(crate) active_rows: HashMap<SeriesId, Vec<MemRow>>,
+    pub(crate) active_runs: HashMap<SeriesId, Run>,
     pub(crate) tombstones: Vec<Arc<Tombstone>>,
 }
 
@@ -193,12 +195,12 @@ impl Scan {
             let Some(rows) = source.memtable.series(id) else {
                 continue;
             };
-            let mut run = rows_to_run(&rows.normalized(&self.range), &self.projection, self.width);
+            let mut run = rows.to_run(&self.range, &self.projection, self.width);
             apply_tombstones(&mut run, id, source.max_sequence, &self.snapshot.tombstones);
             runs.push(run);
         }
-        if let Some(rows) = self.snapshot.active_rows.remove(&id) {
-            runs.push(rows_to_run(&rows, &self.projection, self.width));
+        if let Some(run) = self.snapshot.active_runs.remove(&id) {
+            runs.push(run);
         }
         Ok(merge_runs(runs))
     }
@@ -246,6 +248,20 @@ impl Iterator for Scan {
             source,
         }))
     }
+}
+
+/// The fields (index and type) a scan with `projection` reads.
+pub(crate) fn field_projection(
+    schema: &MeasurementSchema,
+    projection: Option<&[String]>,
+) -> Result<Vec<(FieldIndex, FieldType)>> {
+    Ok(resolve_columns(schema, projection)?
+        .into_iter()
+        .filter_map(|column| match column {
+            OutputColumn::Field(index, field_type) => Some((index, field_type)),
+            _ => None,
+        })
+        .collect())
 }
 
 fn resolve_columns(

@@ -2,7 +2,7 @@
 //! A field keeps the type of its first write; a later write offering another type is refused
 //! with [`Error::FieldTypeConflict`], naming the measurement, field and both types.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fmt;
 
 use crate::error::{Error, Result};
@@ -90,15 +90,6 @@ impl FieldValue {
             (Self::Float(left), Self::Float(right)) => left.to_bits() == right.to_bits(),
             _ => self == other,
         }
-    }
-
-    /// Rough heap and inline size, for memtable accounting.
-    pub(crate) fn size_bytes(&self) -> usize {
-        let heap = match self {
-            Self::String(value) => value.len(),
-            _ => 0,
-        };
-        std::mem::size_of::<Self>() + heap
     }
 }
 

@@ -10,7 +10,7 @@
 //! Inside the process each series also gets a dense `u32` ordinal, used by the roaring bitmaps
 //! of the tag index; ordinals are not persisted.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -100,6 +100,48 @@ pub(crate) struct SeriesEntry {
     pub(crate) key: Arc<SeriesKey>,
 }
 
+/// A series key borrowed from a write, tags sorted by key. It hashes exactly as the
+/// [`SeriesKey`] it equals (the derived `Hash` of `String`, `Vec` and tuples defers to
+/// `str`, slices and tuples of `&str`), so the index finds a series without allocating.
+#[derive(Debug, Hash)]
+pub(crate) struct SeriesKeyRef<'a> {
+    measurement: &'a str,
+    tags: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> SeriesKeyRef<'a> {
+    /// `tags` must be sorted by key (the caller sorts them in a buffer it reuses).
+    pub(crate) fn new(measurement: &'a str, tags: &'a [(&'a str, &'a str)]) -> Self {
+        debug_assert!(tags.windows(2).all(|pair| pair.first() <= pair.get(1)));
+        Self { measurement, tags }
+    }
+
+    pub(crate) fn to_owned_key(&self) -> SeriesKey {
+        SeriesKey {
+            measurement: self.measurement.to_owned(),
+            tags: self
+                .tags
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+        }
+    }
+}
+
+impl hashbrown::Equivalent<Arc<SeriesKey>> for SeriesKeyRef<'_> {
+    fn equivalent(&self, key: &Arc<SeriesKey>) -> bool {
+        key.measurement == self.measurement
+            && key.tags.len() == self.tags.len()
+            && key
+                .tags
+                .iter()
+                .zip(self.tags)
+                .all(|((key, value), (other_key, other_value))| {
+                    key == other_key && value == other_value
+                })
+    }
+}
+
 /// Why a series could not be registered with a given id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SeriesConflict {
@@ -145,6 +187,13 @@ impl SeriesIndex {
     }
 
     pub(crate) fn lookup(&self, key: &SeriesKey) -> Option<(SeriesOrdinal, SeriesId)> {
+        let ordinal = *self.by_key.get(key)?;
+        Some((ordinal, self.entry(ordinal)?.id))
+    }
+
+    /// Looks a series up by a borrowed key, without building an owned one (the write path's
+    /// common case: the series exists already).
+    pub(crate) fn lookup_ref(&self, key: &SeriesKeyRef<'_>) -> Option<(SeriesOrdinal, SeriesId)> {
         let ordinal = *self.by_key.get(key)?;
         Some((ordinal, self.entry(ordinal)?.id))
     }
@@ -218,6 +267,30 @@ impl SeriesIndex {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn borrowed_key_finds_the_owned_one() {
+        let mut index = SeriesIndex::default();
+        let owned = SeriesKey::new(
+            "cpu",
+            &[("region".into(), "eu".into()), ("host".into(), "a".into())],
+        );
+        let (ordinal, id, _) = index.get_or_assign(&owned);
+        let tags = [("host", "a"), ("region", "eu")];
+        assert_eq!(
+            index.lookup_ref(&SeriesKeyRef::new("cpu", &tags)),
+            Some((ordinal, id))
+        );
+        assert_eq!(SeriesKeyRef::new("cpu", &tags).to_owned_key(), owned);
+        // A prefix split differently, another value, a missing tag: all miss.
+        assert_eq!(index.lookup_ref(&SeriesKeyRef::new("cp", &tags)), None);
+        let other = [("host", "b"), ("region", "eu")];
+        assert_eq!(index.lookup_ref(&SeriesKeyRef::new("cpu", &other)), None);
+        assert_eq!(
+            index.lookup_ref(&SeriesKeyRef::new("cpu", &[("host", "a")])),
+            None
+        );
+    }
+
     use super::*;
 
     fn key(host: &str) -> SeriesKey {

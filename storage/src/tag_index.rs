@@ -3,7 +3,7 @@
 //! `host = 'a'` touches only that host's series. The index is rebuilt from the series log on
 //! open (it is derived data; persisting it would add a second copy to keep consistent).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use regex::Regex;
 use roaring::RoaringBitmap;

@@ -43,7 +43,7 @@ pub(crate) enum WalRecord {
 pub(crate) struct WriteRecordEncoder {
     writer: ByteWriter,
     names: Vec<String>,
-    name_positions: std::collections::HashMap<String, u64>,
+    name_positions: hashbrown::HashMap<String, u64>,
     points: ByteWriter,
     point_count: usize,
 }
@@ -60,7 +60,7 @@ impl WriteRecordEncoder {
         Self {
             writer,
             names: Vec::new(),
-            name_positions: std::collections::HashMap::new(),
+            name_positions: hashbrown::HashMap::new(),
             points: ByteWriter::new(),
             point_count: 0,
         }

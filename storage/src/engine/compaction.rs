@@ -5,7 +5,9 @@
 //! one manifest write; the inputs' files are removed only after that write is durable, and
 //! scans that started earlier keep reading them through their open handles.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;

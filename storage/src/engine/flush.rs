@@ -7,7 +7,6 @@
 //! steps leaves either the old manifest (segments are leftovers, the WAL replays) or the new
 //! one (the WAL records up to the boundary are skipped on replay).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,16 +15,16 @@ use std::time::{Duration, Instant};
 use super::{Frozen, Shared};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, SegmentEntry};
-use crate::memtable::{MemRow, Memtable, rows_to_run};
+use crate::memtable::{Memtable, SeriesRows};
+use crate::predicate::TimeRange;
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
 use crate::segment::{SegmentHeader, SegmentReader, SegmentWriter};
 use crate::series::{SeriesId, SeriesKey};
-use crate::version::{Version, partition_start};
+use crate::version::Version;
 use crate::wal::WalSequence;
 
-/// One series' rows within one partition: its id, its position in the flush's series list
-/// and the range of its normalized rows.
-type PartitionRows = (SeriesId, usize, std::ops::Range<usize>);
+/// A series with rows in a partition: its id and its position in the flush's series list.
+type PartitionMember = (SeriesId, usize);
 
 /// Wait between retries of a failed flush (the data is safe in the WAL meanwhile).
 const FLUSH_RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -153,37 +152,27 @@ impl Shared {
     fn write_memtable(
         &self,
         memtable: &Memtable,
-        schemas: &std::collections::HashMap<String, MeasurementSchema>,
+        schemas: &hashbrown::HashMap<String, MeasurementSchema>,
     ) -> Result<Vec<Arc<SegmentReader>>> {
         let duration_ns =
             i64::try_from(self.options.partition_duration.as_nanos()).expect("validated at open");
-        // Rows in time order without duplicates are borrowed, not copied: the flush then
-        // needs little memory beyond the frozen memtable itself.
-        let series: Vec<(SeriesId, Arc<SeriesKey>, Cow<'_, [MemRow]>)> = memtable
+        // Each series is cut into partitions by slicing (or, for rows written out of order,
+        // sorting) its columns one partition at a time, so the flush holds at most one
+        // series-partition's copy beyond the frozen memtable itself.
+        let series: Vec<(SeriesId, &SeriesRows)> = memtable
             .all_series()
-            .map(|(id, rows)| (*id, Arc::clone(&rows.key), rows.normalized_all()))
+            .map(|(id, rows)| (*id, rows))
             .collect();
-        let mut partitions: BTreeMap<i64, Vec<PartitionRows>> = BTreeMap::new();
-        for (position, (id, _, rows)) in series.iter().enumerate() {
-            let mut start_row = 0;
-            for group in rows.chunk_by(|a, b| {
-                partition_start(a.timestamp_ns, duration_ns)
-                    == partition_start(b.timestamp_ns, duration_ns)
-            }) {
-                let Some(first) = group.first() else { continue };
-                let start = partition_start(first.timestamp_ns, duration_ns);
-                let end_row = start_row + group.len();
-                partitions
-                    .entry(start)
-                    .or_default()
-                    .push((*id, position, start_row..end_row));
-                start_row = end_row;
+        let mut partitions: BTreeMap<i64, Vec<PartitionMember>> = BTreeMap::new();
+        for (position, (id, rows)) in series.iter().enumerate() {
+            for start in rows.partition_starts(duration_ns) {
+                partitions.entry(start).or_default().push((*id, position));
             }
         }
         let sequence = memtable.max_sequence().0;
         let mut segments = Vec::with_capacity(partitions.len());
         for (start, mut members) in partitions {
-            members.sort_unstable_by_key(|(id, _, _)| *id);
+            members.sort_unstable_by_key(|(id, _)| *id);
             let header = SegmentHeader {
                 partition_start_ns: start,
                 min_sequence: sequence,
@@ -196,16 +185,16 @@ impl Shared {
                 .map_err(Error::io("creating partition directory", &dir))?;
             crate::fs::sync_parent(&dir)?;
             let mut writer = SegmentWriter::create(&path, header)?;
-            for (series_id, position, range) in &members {
-                let Some((_, key, rows)) = series.get(*position) else {
+            let range = TimeRange::new(start, start.saturating_add(duration_ns - 1));
+            for (series_id, position) in &members {
+                let Some((_, rows)) = series.get(*position) else {
                     continue;
                 };
-                let Some(schema) = schemas.get(&key.measurement) else {
+                let Some(schema) = schemas.get(&rows.key.measurement) else {
                     continue;
                 };
-                let rows = rows.get(range.clone()).unwrap_or_default();
-                let run = rows_to_run(rows, &all_fields(schema), schema.fields.len());
-                writer.add_series(schema, *series_id, key, &run)?;
+                let run = rows.to_run(&range, &all_fields(schema), schema.fields.len());
+                writer.add_series(schema, *series_id, &rows.key, &run)?;
             }
             writer.finish()?;
             segments.push(Arc::new(SegmentReader::open(&path, id)?));

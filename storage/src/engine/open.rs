@@ -13,7 +13,6 @@ use parking_lot::{Condvar, Mutex};
 use super::{Engine, ManifestState, Paths, Shared, State};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::memtable::MemRow;
 use crate::options::StorageOptions;
 use crate::segment::SegmentReader;
 use crate::series_log::SeriesLog;
@@ -329,10 +328,12 @@ fn replay_point(
             .map_err(|error| error.to_string())?;
         fields.push((schema.ensure_field(&name, value.field_type()), value));
     }
-    let row = MemRow {
-        timestamp_ns: point.timestamp_ns,
-        fields,
-    };
-    state.active.insert(point.series, &key, row, sequence);
+    state.active.insert(
+        point.series,
+        &key,
+        point.timestamp_ns,
+        fields.iter().map(|(index, value)| (*index, value)),
+        sequence,
+    );
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! promises before acknowledging. Nothing after the WAL append can fail, so a batch is either
 //! wholly acknowledged or not at all.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use parking_lot::MutexGuard;
@@ -11,11 +11,10 @@ use parking_lot::MutexGuard;
 use super::{Engine, Frozen, Shared, State, select_series};
 use crate::error::{Error, Result};
 use crate::limits::FROZEN_MEMTABLES_MAX;
-use crate::memtable::MemRow;
 use crate::point::Point;
 use crate::predicate::Predicate;
-use crate::schema::{FieldType, MeasurementSchema};
-use crate::series::{SeriesId, SeriesKey};
+use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
+use crate::series::{SeriesId, SeriesKey, SeriesKeyRef};
 use crate::version::{Tombstone, Version};
 use crate::wal::WalSequence;
 use crate::wal_record::{WriteRecordEncoder, encode_delete};
@@ -53,14 +52,10 @@ impl Engine {
             return Ok(WriteSummary::default());
         }
         points.iter().try_for_each(Point::validate)?;
-        let keys: Vec<SeriesKey> = points
-            .iter()
-            .map(|p| SeriesKey::new(&p.measurement, &p.tags))
-            .collect();
         let mut state = self.shared.lock_for_write()?;
         check_field_types(&state.schemas, points)?;
         let points: Vec<&Point> = points.iter().collect();
-        let (summary, freeze) = apply_write(&self.shared, &mut state, &points, &keys)?;
+        let (summary, freeze) = apply_write(&self.shared, &mut state, &points)?;
         if freeze {
             self.shared.freeze(&mut state)?;
         }
@@ -100,11 +95,7 @@ impl Engine {
                 rejected,
             });
         }
-        let keys: Vec<SeriesKey> = accepted
-            .iter()
-            .map(|p| SeriesKey::new(&p.measurement, &p.tags))
-            .collect();
-        let (summary, freeze) = apply_write(&self.shared, &mut state, &accepted, &keys)?;
+        let (summary, freeze) = apply_write(&self.shared, &mut state, &accepted)?;
         if freeze {
             self.shared.freeze(&mut state)?;
         }
@@ -210,44 +201,51 @@ fn check_point_types<'a>(
 }
 
 /// Assigns series, appends the WAL record and fills the memtable. Returns whether the
-/// memtable reached a flush trigger.
+/// memtable reached a flush trigger. Series that exist already (the common case) are found
+/// through a borrowed key, so a point costs no key allocation; schema tags are added only
+/// when a series is new (an existing series' tags are in its schema since it was registered).
 fn apply_write(
     shared: &Shared,
     state: &mut State,
     points: &[&Point],
-    keys: &[SeriesKey],
 ) -> Result<(WriteSummary, bool)> {
     let mut resolved = Vec::with_capacity(points.len());
     let mut created: Vec<(SeriesId, Arc<SeriesKey>)> = Vec::new();
-    for (point, key) in points.iter().zip(keys) {
-        let (ordinal, id, new) = state.series.get_or_assign(key);
+    let mut sorted_tags: Vec<(&str, &str)> = Vec::new();
+    // Every point's field indexes, back to back (one allocation per batch, not per point).
+    let mut field_indexes: Vec<FieldIndex> = Vec::new();
+    for point in points {
+        sorted_tags.clear();
+        sorted_tags.extend(point.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // Keys are distinct (validated), so an unstable sort orders them as SeriesKey::new does.
+        sorted_tags.sort_unstable_by(|left, right| left.0.cmp(right.0));
+        let key_ref = SeriesKeyRef::new(&point.measurement, &sorted_tags);
+        let (ordinal, id, new) = match state.series.lookup_ref(&key_ref) {
+            Some((ordinal, id)) => (ordinal, id, false),
+            None => state.series.get_or_assign(&key_ref.to_owned_key()),
+        };
         let entry_key = Arc::clone(&state.series.entry(ordinal).expect("assigned").key);
+        let schema = state
+            .schemas
+            .entry_ref(point.measurement.as_str())
+            .or_insert_with(|| MeasurementSchema::new(&point.measurement));
         if new {
             state.tags.insert(ordinal, &entry_key);
             state.unpersisted_series.push(ordinal);
             created.push((id, Arc::clone(&entry_key)));
+            point
+                .tags
+                .iter()
+                .for_each(|(tag, _)| schema.ensure_tag(tag));
         }
-        let schema = state
-            .schemas
-            .entry(point.measurement.clone())
-            .or_insert_with(|| MeasurementSchema::new(&point.measurement));
-        point
-            .tags
-            .iter()
-            .for_each(|(tag, _)| schema.ensure_tag(tag));
-        let fields: Vec<_> = point
-            .fields
-            .iter()
-            .map(|(name, value)| (schema.ensure_field(name, value.field_type()), value.clone()))
-            .collect();
-        resolved.push((
-            id,
-            entry_key,
-            MemRow {
-                timestamp_ns: point.timestamp_ns,
-                fields,
-            },
-        ));
+        let first = field_indexes.len();
+        field_indexes.extend(
+            point
+                .fields
+                .iter()
+                .map(|(name, value)| schema.ensure_field(name, value.field_type())),
+        );
+        resolved.push((id, entry_key, first..field_indexes.len()));
     }
     let new_series: Vec<(SeriesId, &SeriesKey)> = created
         .iter()
@@ -258,8 +256,15 @@ fn apply_write(
         encoder.point(*id, point.timestamp_ns, &point.fields);
     }
     let sequence = shared.wal.append(&encoder.finish())?;
-    for (id, key, row) in resolved {
-        state.active.insert(id, &key, row, sequence);
+    for ((id, key, indexes), point) in resolved.into_iter().zip(points) {
+        let indexes = field_indexes.get(indexes).unwrap_or_default();
+        let fields = indexes
+            .iter()
+            .zip(&point.fields)
+            .map(|(index, (_, value))| (*index, value));
+        state
+            .active
+            .insert(id, &key, point.timestamp_ns, fields, sequence);
     }
     let summary = WriteSummary {
         points: points.len() as u64,

@@ -2,7 +2,7 @@
 //! blocks on demand with positioned reads, each verified against its CRC32, its declared
 //! count and, for timestamps, strict time order before its values are used.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
