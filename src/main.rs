@@ -16,6 +16,11 @@ use rusts_wire::HttpOptions;
 
 use crate::config::Config;
 
+/// mimalloc instead of the system allocator: the write path makes short-lived allocations
+/// per point and glibc's malloc/free took about a third of the server's CPU under ingest.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The documented default configuration, written by `--generate-config`.
 const DEFAULT_CONFIG: &str = include_str!("../rusts.yml");
 
@@ -97,6 +102,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         &config.server.host
     };
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind((host, config.server.port))
         .await
         .with_context(|| format!("binding HTTP to {host}:{}", config.server.port))?;
@@ -114,7 +120,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let http = HttpOptions {
         body_bytes_max: config.server.max_body_size,
     };
-    rusts_wire::serve_http(listener, Arc::clone(&engine), http, shutdown_signal())
+    rusts_wire::serve_http(listener, Arc::clone(&engine), http, shutdown)
         .await
         .context("serving HTTP")?;
     tracing::info!("listeners stopped; flushing");
@@ -145,22 +151,19 @@ fn close(engine: Arc<Engine>) -> anyhow::Result<()> {
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
-                let _ = interrupt.await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
-        _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
-    }
+/// Installs the SIGINT and SIGTERM handlers now, so a signal that arrives before the
+/// listeners poll the returned future still shuts down gracefully (tokio registers a handler
+/// only when the stream is created; until then the default action kills the process).
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
+        }
+    })
 }
 
 fn install_tracing(level: &str) -> anyhow::Result<()> {
