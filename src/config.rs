@@ -88,7 +88,9 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct MemtableConfig {
-    /// Flush at this estimated size in bytes. Default 64 MiB.
+    /// Flush at the memtable's allocated size in bytes. Default 32 MiB (about 340,000
+    /// points of ten float fields; a frozen memtable and the next one can coexist while
+    /// the first is flushed).
     pub(crate) max_size: u64,
     /// Flush at this many points. Default 1,000,000.
     pub(crate) max_points: u64,
@@ -100,7 +102,7 @@ pub(crate) struct MemtableConfig {
 impl Default for MemtableConfig {
     fn default() -> Self {
         Self {
-            max_size: 64 << 20,
+            max_size: 32 << 20,
             max_points: 1_000_000,
             max_age: Duration::from_secs(60),
         }

@@ -12,7 +12,7 @@ mod error;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::{Error, Result};
-pub use rusts_storage::{FieldValue, StorageOptions, WalDurability};
+pub use rusts_storage::{FieldRef, FieldValue, StorageOptions, WalDurability};
 
 /// The database every server has.
 pub const DEFAULT_DATABASE: &str = "rusts";
@@ -30,6 +30,78 @@ pub struct WriteRequest {
     pub database: String,
     /// The points.
     pub points: Vec<WritePoint>,
+}
+
+/// Points for one database, packed for the storage engine (names and strings in one buffer,
+/// see [`rusts_storage::PointBatch`]): the ingest path fills it straight from parsed lines
+/// without an allocation per point.
+#[derive(Debug)]
+pub struct WriteBatch {
+    database: String,
+    points: rusts_storage::PointBatch,
+    /// For each packed point, its index among the points pushed.
+    positions: Vec<usize>,
+    /// Points refused while packing (their measurement name is invalid).
+    rejected: Vec<(usize, Error)>,
+    pushed: usize,
+    /// Scratch for `<database>\0<measurement>`.
+    name: String,
+}
+
+impl WriteBatch {
+    /// An empty batch for `database` (refused if the name is invalid).
+    pub fn new(database: &str) -> Result<Self> {
+        check_database_name(database)?;
+        Ok(Self {
+            database: database.to_owned(),
+            points: rusts_storage::PointBatch::new(),
+            positions: Vec::new(),
+            rejected: Vec::new(),
+            pushed: 0,
+            name: String::new(),
+        })
+    }
+
+    /// Appends a point. A measurement name the storage cannot hold is recorded as a refused
+    /// point, reported by [`Engine::ingest_batch`]; `Err` means the batch as a whole is too
+    /// large.
+    pub fn push<'a>(
+        &mut self,
+        measurement: &str,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+        fields: impl IntoIterator<Item = (&'a str, FieldRef<'a>)>,
+        timestamp_ns: i64,
+    ) -> Result<()> {
+        let index = self.pushed;
+        self.pushed += 1;
+        if measurement.contains(DATABASE_SEPARATOR) {
+            self.rejected.push((
+                index,
+                Error::InvalidName {
+                    what: "measurement",
+                    name: measurement.to_owned(),
+                },
+            ));
+            return Ok(());
+        }
+        self.name.clear();
+        self.name.push_str(&self.database);
+        self.name.push(DATABASE_SEPARATOR);
+        self.name.push_str(measurement);
+        self.points.push(&self.name, tags, fields, timestamp_ns)?;
+        self.positions.push(index);
+        Ok(())
+    }
+
+    /// Points pushed, refused ones included.
+    pub fn len(&self) -> usize {
+        self.pushed
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.pushed == 0
+    }
 }
 
 /// What an ingest did: points written and each refused point (index in the request, reason).
@@ -76,31 +148,34 @@ impl Engine {
     /// Writes the valid points of `request` and reports the others. Errors that concern
     /// the whole request (an invalid database name, a WAL failure, shutdown) are `Err`.
     pub fn ingest(&self, request: WriteRequest) -> Result<IngestSummary> {
-        check_database_name(&request.database)?;
-        let mut rejected = Vec::new();
-        let mut points = Vec::with_capacity(request.points.len());
-        let mut positions = Vec::with_capacity(request.points.len());
-        for (index, mut point) in request.points.into_iter().enumerate() {
-            if point.measurement.contains(DATABASE_SEPARATOR) {
-                rejected.push((
-                    index,
-                    Error::InvalidName {
-                        what: "measurement",
-                        name: point.measurement,
-                    },
-                ));
-                continue;
-            }
-            point.measurement = storage_name(&request.database, &point.measurement);
-            points.push(point);
-            positions.push(index);
+        let mut batch = WriteBatch::new(&request.database)?;
+        for point in &request.points {
+            batch.push(
+                &point.measurement,
+                point.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                point.fields.iter().map(|(k, v)| (k.as_str(), v.as_ref())),
+                point.timestamp_ns,
+            )?;
         }
-        let partial = self.storage.write_partial(&points)?;
+        self.ingest_batch(batch)
+    }
+
+    /// Writes the valid points of a packed batch and reports the others, by their index in
+    /// the order they were pushed.
+    pub fn ingest_batch(&self, batch: WriteBatch) -> Result<IngestSummary> {
+        let WriteBatch {
+            database,
+            points,
+            positions,
+            mut rejected,
+            ..
+        } = batch;
+        let partial = self.storage.write_batch_partial(&points)?;
         for (position, error) in partial.rejected {
             let index = positions.get(position).copied().unwrap_or(position);
             rejected.push((
                 index,
-                Error::Storage { source: error }.unqualified(&request.database),
+                Error::Storage { source: error }.unqualified(&database),
             ));
         }
         rejected.sort_by_key(|(index, _)| *index);

@@ -14,6 +14,7 @@
     )
 )]
 
+mod batch;
 mod binary;
 mod bloom;
 mod codec;
@@ -39,6 +40,7 @@ mod version;
 mod wal;
 mod wal_record;
 
+pub use batch::{FieldRef, PointBatch, PointView};
 pub use codec::CodecError;
 #[doc(hidden)]
 pub use codec::bench_api;

@@ -11,74 +11,64 @@ use std::time::Instant;
 
 use hashbrown::HashMap;
 
+use crate::batch::FieldRef;
 use crate::predicate::TimeRange;
 use crate::run::{Column, Run};
-use crate::schema::{FieldIndex, FieldType, FieldValue};
+use crate::schema::{FieldIndex, FieldType};
 use crate::series::{SeriesId, SeriesKey};
 use crate::version::partition_start;
 use crate::wal::WalSequence;
 
-/// Estimated bytes of one value in a column: the value and its validity flag.
-fn value_bytes(value: &FieldValue) -> u64 {
-    let heap = match value {
-        FieldValue::String(text) => text.len(),
-        _ => 0,
-    };
-    (value_slot_bytes(value.field_type()) + heap) as u64
-}
+/// Rows per chunk of a series. The first chunk grows by doubling up to this size; later
+/// chunks are allocated at exactly this size, so a growing series never reallocates (and
+/// copies, and frees) its history, and the blocks a flushed memtable frees are the size the
+/// next one asks for. Slack is at most one chunk per column per series.
+const CHUNK_ROWS: usize = 1024;
 
-fn value_slot_bytes(field_type: FieldType) -> usize {
-    1 + match field_type {
-        FieldType::Float => std::mem::size_of::<f64>(),
-        FieldType::Integer => std::mem::size_of::<i64>(),
-        FieldType::Unsigned => std::mem::size_of::<u64>(),
-        FieldType::Boolean => 1,
-        FieldType::String => std::mem::size_of::<String>(),
-    }
-}
-
-/// The rows of one series, columnar, in arrival order.
-#[derive(Debug, Clone)]
-pub(crate) struct SeriesRows {
-    pub(crate) key: Arc<SeriesKey>,
+/// Up to [`CHUNK_ROWS`] rows of a series: timestamps and one column per field.
+#[derive(Debug, Clone, Default)]
+struct Chunk {
     timestamps: Vec<i64>,
-    /// `columns[i]` is field `i` of the measurement, `None` until a row sets it.
+    /// `columns[i]` is field `i` of the measurement, `None` until a row of the chunk sets it.
     columns: Vec<Option<Column>>,
-    /// True while every row's time is greater than the previous row's (no sort, no merge).
-    strictly_increasing: bool,
+    /// Capacity to give columns created in this chunk (0: grow as needed).
+    capacity: usize,
 }
 
-impl SeriesRows {
-    fn new(key: Arc<SeriesKey>) -> Self {
+impl Chunk {
+    fn with_capacity(capacity: usize) -> Self {
         Self {
-            key,
-            timestamps: Vec::new(),
+            timestamps: Vec::with_capacity(capacity),
             columns: Vec::new(),
-            strictly_increasing: true,
+            capacity,
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.timestamps.len()
     }
 
-    /// Appends a row; returns its estimated bytes. A field whose column has another type
-    /// (which the schema check prevents) is stored as null.
+    /// Bytes of the chunk's vectors (capacities), without string contents.
+    fn allocated_bytes(&self) -> usize {
+        let columns: usize = self
+            .columns
+            .iter()
+            .flatten()
+            .map(Column::capacity_bytes)
+            .sum();
+        let column_slots = self.columns.capacity() * std::mem::size_of::<Option<Column>>();
+        self.timestamps.capacity() * std::mem::size_of::<i64>() + column_slots + columns
+    }
+
+    /// Appends a row; returns the bytes of string contents it added.
     fn push<'v>(
         &mut self,
         timestamp_ns: i64,
-        fields: impl IntoIterator<Item = (FieldIndex, &'v FieldValue)>,
-    ) -> u64 {
+        fields: impl IntoIterator<Item = (FieldIndex, FieldRef<'v>)>,
+    ) -> usize {
         let row = self.len();
-        if self
-            .timestamps
-            .last()
-            .is_some_and(|last| *last >= timestamp_ns)
-        {
-            self.strictly_increasing = false;
-        }
+        let mut string_bytes = 0;
         self.timestamps.push(timestamp_ns);
-        let mut bytes = std::mem::size_of::<i64>() as u64;
         for (field, value) in fields {
             let Ok(index) = usize::try_from(field) else {
                 continue;
@@ -90,23 +80,120 @@ impl SeriesRows {
                 continue;
             };
             let column = slot.get_or_insert_with(|| {
-                bytes += (value_slot_bytes(value.field_type()) * row) as u64;
-                Column::nulls(value.field_type(), row)
+                let mut column =
+                    Column::with_capacity(value.field_type(), self.capacity.max(row + 1));
+                (0..row).for_each(|_| column.push_null());
+                column
             });
             // A field twice in one row is refused by validation; keep the first.
             debug_assert_eq!(column.len(), row, "field {field} twice in one row");
             if column.len() == row {
-                column.push_value(value);
-                bytes += value_bytes(value);
+                column.push_ref(value);
+                if let FieldRef::String(text) = value {
+                    string_bytes += text.len();
+                }
             }
         }
         for column in self.columns.iter_mut().flatten() {
             if column.len() == row {
                 column.push_null();
-                bytes += value_slot_bytes(column.field_type()) as u64;
             }
         }
-        bytes
+        string_bytes
+    }
+
+    fn column(&self, field: FieldIndex, field_type: FieldType) -> Option<&Column> {
+        let column = self.columns.get(usize::try_from(field).ok()?)?.as_ref()?;
+        (column.field_type() == field_type).then_some(column)
+    }
+}
+
+/// The rows of one series, columnar, in arrival order, in chunks of [`CHUNK_ROWS`]: every
+/// chunk but the last is full, so row `i` is row `i % CHUNK_ROWS` of chunk `i / CHUNK_ROWS`.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesRows {
+    pub(crate) key: Arc<SeriesKey>,
+    chunks: Vec<Chunk>,
+    rows: usize,
+    /// True while every row's time is greater than the previous row's (no sort, no merge).
+    strictly_increasing: bool,
+    /// Bytes of string field contents held.
+    string_bytes: usize,
+}
+
+impl SeriesRows {
+    fn new(key: Arc<SeriesKey>) -> Self {
+        Self {
+            key,
+            chunks: Vec::new(),
+            rows: 0,
+            strictly_increasing: true,
+            string_bytes: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Bytes allocated for the rows: vector capacities (growth slack included, so the
+    /// memtable limit bounds real memory) and string contents.
+    fn allocated_bytes(&self) -> u64 {
+        let chunks: usize = self.chunks.iter().map(Chunk::allocated_bytes).sum();
+        let slots = self.chunks.capacity() * std::mem::size_of::<Chunk>();
+        (chunks + slots + self.string_bytes) as u64
+    }
+
+    fn timestamp(&self, row: usize) -> Option<i64> {
+        let chunk = self.chunks.get(row / CHUNK_ROWS)?;
+        chunk.timestamps.get(row % CHUNK_ROWS).copied()
+    }
+
+    fn timestamps(&self) -> impl Iterator<Item = i64> + '_ {
+        self.chunks
+            .iter()
+            .flat_map(|chunk| chunk.timestamps.iter().copied())
+    }
+
+    /// Appends a row; returns the bytes it added to [`Self::allocated_bytes`]. A field
+    /// whose column has another type (which the schema check prevents) is stored as null.
+    fn push<'v>(
+        &mut self,
+        timestamp_ns: i64,
+        fields: impl IntoIterator<Item = (FieldIndex, FieldRef<'v>)>,
+    ) -> u64 {
+        if self
+            .timestamp(self.rows.wrapping_sub(1))
+            .is_some_and(|last| last >= timestamp_ns)
+        {
+            self.strictly_increasing = false;
+        }
+        let mut added = 0;
+        if self
+            .chunks
+            .last()
+            .is_none_or(|chunk| chunk.len() >= CHUNK_ROWS)
+        {
+            let capacity = if self.chunks.is_empty() {
+                0
+            } else {
+                CHUNK_ROWS
+            };
+            let slots = self.chunks.capacity();
+            let chunk = Chunk::with_capacity(capacity);
+            added += chunk.allocated_bytes();
+            self.chunks.push(chunk);
+            added += (self.chunks.capacity() - slots) * std::mem::size_of::<Chunk>();
+        }
+        let Some(chunk) = self.chunks.last_mut() else {
+            return 0;
+        };
+        let before = chunk.allocated_bytes();
+        let strings = chunk.push(timestamp_ns, fields);
+        added += chunk.allocated_bytes().saturating_sub(before) + strings;
+        self.string_bytes += strings;
+        self.rows += 1;
+        added as u64
     }
 
     /// Rows in `range` with the fields of `projection` (index and type), sorted by time and
@@ -118,61 +205,79 @@ impl SeriesRows {
         projection: &[(FieldIndex, FieldType)],
         width: usize,
     ) -> Run {
-        let mut columns: Vec<Option<Column>> = vec![None; width];
         if self.strictly_increasing {
-            let start = self.timestamps.partition_point(|ts| *ts < range.min_ns);
-            let end = self.timestamps.partition_point(|ts| *ts <= range.max_ns);
-            let end = end.max(start);
-            for (field, field_type) in projection {
-                let column = match self.column(*field, *field_type) {
-                    Some(column) => column.slice(start, end),
-                    None => Column::nulls(*field_type, end - start),
-                };
-                put(&mut columns, *field, column);
-            }
-            let timestamps = self
-                .timestamps
-                .get(start..end)
-                .map(<[i64]>::to_vec)
-                .unwrap_or_default();
-            return Run {
-                timestamps,
-                columns,
-            };
+            return self.slice_run(range, projection, width);
         }
         // Stable, so rows of equal time stay in arrival order: the last of a group is newest.
-        let mut order: Vec<usize> = (0..self.len())
-            .filter(|row| {
-                self.timestamps
-                    .get(*row)
-                    .is_some_and(|ts| range.contains(*ts))
-            })
+        let mut order: Vec<(i64, usize)> = self
+            .timestamps()
+            .enumerate()
+            .filter(|(_, ts)| range.contains(*ts))
+            .map(|(row, ts)| (ts, row))
             .collect();
-        order.sort_by_key(|row| self.timestamps.get(*row).copied().unwrap_or_default());
-        let groups: Vec<&[usize]> = order
-            .chunk_by(|a, b| self.timestamps.get(*a) == self.timestamps.get(*b))
-            .collect();
+        order.sort_by_key(|(ts, _)| *ts);
+        let groups: Vec<&[(i64, usize)]> = order.chunk_by(|a, b| a.0 == b.0).collect();
+        let mut columns: Vec<Option<Column>> = vec![None; width];
         for (field, field_type) in projection {
-            let column = match self.column(*field, *field_type) {
-                Some(source) => {
-                    let mut column = Column::with_capacity(*field_type, groups.len());
-                    for group in &groups {
-                        match group.iter().rev().find(|row| source.is_valid(**row)) {
-                            Some(row) => column.push_from(source, *row),
-                            None => column.push_null(),
-                        }
-                    }
-                    column
+            let mut column = Column::with_capacity(*field_type, groups.len());
+            for group in &groups {
+                let newest = group.iter().rev().find_map(|(_, row)| {
+                    let source = self
+                        .chunks
+                        .get(row / CHUNK_ROWS)?
+                        .column(*field, *field_type)?;
+                    let row = row % CHUNK_ROWS;
+                    source.is_valid(row).then_some((source, row))
+                });
+                match newest {
+                    Some((source, row)) => column.push_from(source, row),
+                    None => column.push_null(),
                 }
-                None => Column::nulls(*field_type, groups.len()),
-            };
+            }
             put(&mut columns, *field, column);
         }
         let timestamps = groups
             .iter()
-            .filter_map(|group| group.first())
-            .filter_map(|row| self.timestamps.get(*row).copied())
+            .filter_map(|group| group.first().map(|(ts, _)| *ts))
             .collect();
+        Run {
+            timestamps,
+            columns,
+        }
+    }
+
+    /// [`Self::to_run`] for rows in strictly increasing time: a copy of the rows in range.
+    fn slice_run(
+        &self,
+        range: &TimeRange,
+        projection: &[(FieldIndex, FieldType)],
+        width: usize,
+    ) -> Run {
+        let pieces: Vec<(&Chunk, usize, usize)> = self
+            .chunks
+            .iter()
+            .filter_map(|chunk| {
+                let start = chunk.timestamps.partition_point(|ts| *ts < range.min_ns);
+                let end = chunk.timestamps.partition_point(|ts| *ts <= range.max_ns);
+                (end > start).then_some((chunk, start, end))
+            })
+            .collect();
+        let rows: usize = pieces.iter().map(|(_, start, end)| end - start).sum();
+        let mut timestamps = Vec::with_capacity(rows);
+        for (chunk, start, end) in &pieces {
+            timestamps.extend_from_slice(chunk.timestamps.get(*start..*end).unwrap_or_default());
+        }
+        let mut columns: Vec<Option<Column>> = vec![None; width];
+        for (field, field_type) in projection {
+            let mut column = Column::with_capacity(*field_type, rows);
+            for (chunk, start, end) in &pieces {
+                match chunk.column(*field, *field_type) {
+                    Some(source) => column.extend_from(source, *start, *end),
+                    None => (*start..*end).for_each(|_| column.push_null()),
+                }
+            }
+            put(&mut columns, *field, column);
+        }
         Run {
             timestamps,
             columns,
@@ -182,8 +287,8 @@ impl SeriesRows {
     /// Starts of the time partitions (of `duration_ns`) this series has rows in, ascending.
     pub(crate) fn partition_starts(&self, duration_ns: i64) -> Vec<i64> {
         let mut starts: Vec<i64> = Vec::new();
-        for ts in &self.timestamps {
-            let start = partition_start(*ts, duration_ns);
+        for ts in self.timestamps() {
+            let start = partition_start(ts, duration_ns);
             if starts.last() != Some(&start) {
                 starts.push(start);
             }
@@ -195,31 +300,31 @@ impl SeriesRows {
         starts
     }
 
-    fn column(&self, field: FieldIndex, field_type: FieldType) -> Option<&Column> {
-        let column = self.columns.get(usize::try_from(field).ok()?)?.as_ref()?;
-        (column.field_type() == field_type).then_some(column)
-    }
-
-    /// Removes rows in `range`; returns how many.
+    /// Removes rows in `range`; returns how many. Rare (SQL DELETE), so it rebuilds the
+    /// series from the rows it keeps.
     fn delete(&mut self, range: &TimeRange) -> u64 {
-        let keep: Vec<usize> = (0..self.len())
-            .filter(|row| {
-                self.timestamps
-                    .get(*row)
-                    .is_some_and(|ts| !range.contains(*ts))
-            })
-            .collect();
-        let removed = self.len() - keep.len();
+        let removed = self.timestamps().filter(|ts| range.contains(*ts)).count();
         if removed == 0 {
             return 0;
         }
-        self.timestamps = keep
-            .iter()
-            .filter_map(|row| self.timestamps.get(*row).copied())
-            .collect();
-        for column in self.columns.iter_mut().flatten() {
-            *column = column.select(&keep);
+        let mut kept = Self::new(Arc::clone(&self.key));
+        for chunk in &self.chunks {
+            for (row, ts) in chunk.timestamps.iter().enumerate() {
+                if range.contains(*ts) {
+                    continue;
+                }
+                let fields = chunk
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, column)| {
+                        let value = column.as_ref()?.get_ref(row)?;
+                        Some((FieldIndex::try_from(index).ok()?, value))
+                    });
+                kept.push(*ts, fields);
+            }
         }
+        *self = kept;
         removed as u64
     }
 }
@@ -229,6 +334,9 @@ fn put(columns: &mut [Option<Column>], field: FieldIndex, column: Column) {
         *slot = Some(column);
     }
 }
+
+/// Bytes counted per series beyond its rows: the map entry and the series' own struct.
+const SERIES_OVERHEAD_BYTES: u64 = (std::mem::size_of::<SeriesRows>() + 64) as u64;
 
 /// Writes since the last flush.
 #[derive(Debug, Default)]
@@ -247,14 +355,14 @@ impl Memtable {
         id: SeriesId,
         key: &Arc<SeriesKey>,
         timestamp_ns: i64,
-        fields: impl IntoIterator<Item = (FieldIndex, &'v FieldValue)>,
+        fields: impl IntoIterator<Item = (FieldIndex, FieldRef<'v>)>,
         sequence: WalSequence,
     ) {
         self.first_write.get_or_insert_with(Instant::now);
         self.max_sequence = self.max_sequence.max(sequence);
         self.points += 1;
         let series = self.series.entry(id).or_insert_with(|| {
-            self.bytes += (std::mem::size_of::<SeriesRows>() + 64) as u64;
+            self.bytes += SERIES_OVERHEAD_BYTES;
             SeriesRows::new(Arc::clone(key))
         });
         self.bytes += series.push(timestamp_ns, fields);
@@ -267,9 +375,13 @@ impl Memtable {
             let Some(rows) = self.series.get_mut(id) else {
                 continue;
             };
+            let before = rows.allocated_bytes();
             removed += rows.delete(range);
+            let after = rows.allocated_bytes();
+            self.bytes = (self.bytes + after).saturating_sub(before);
             if rows.len() == 0 {
                 self.series.remove(id);
+                self.bytes = self.bytes.saturating_sub(SERIES_OVERHEAD_BYTES + after);
             }
         }
         self.points -= removed;
@@ -308,6 +420,7 @@ impl Memtable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::FieldValue;
 
     fn insert(memtable: &mut Memtable, ts: i64, fields: &[(FieldIndex, f64)], sequence: u64) {
         let key = Arc::new(SeriesKey::new("cpu", &[]));
@@ -319,7 +432,7 @@ mod tests {
             SeriesId(1),
             &key,
             ts,
-            values.iter().map(|(i, v)| (*i, v)),
+            values.iter().map(|(i, v)| (*i, v.as_ref())),
             WalSequence(sequence),
         );
     }
@@ -374,14 +487,91 @@ mod tests {
     }
 
     #[test]
-    fn bytes_grow_with_values_not_with_boxed_rows() {
+    fn bytes_count_allocated_capacity() {
         let mut memtable = Memtable::default();
         let fields: Vec<(FieldIndex, f64)> = (0..10).map(|i| (i, 1.0)).collect();
-        insert(&mut memtable, 1, &fields, 1);
-        let first = memtable.bytes();
-        insert(&mut memtable, 2, &fields, 1);
-        // Ten floats and a timestamp: 10 * (8 + 1) + 8 bytes per row.
-        assert_eq!(memtable.bytes() - first, 98);
+        for ts in 0..1000 {
+            insert(&mut memtable, ts, &fields, 1);
+        }
+        // Ten floats with validity and a timestamp: 98 bytes a row, plus growth slack.
+        let bytes = memtable.bytes();
+        assert!((98_000..=2 * 98_000 + 4096).contains(&bytes), "{bytes}");
+        let rows = memtable.series(SeriesId(1)).unwrap();
+        assert_eq!(bytes, SERIES_OVERHEAD_BYTES + rows.allocated_bytes());
+        memtable.delete(&[SeriesId(1)], &TimeRange::new(0, 499));
+        let rows = memtable.series(SeriesId(1)).unwrap();
+        assert_eq!(
+            memtable.bytes(),
+            SERIES_OVERHEAD_BYTES + rows.allocated_bytes()
+        );
+        memtable.delete(&[SeriesId(1)], &TimeRange::ALL);
+        assert_eq!(memtable.bytes(), 0);
+    }
+
+    /// Rows across several chunks, in order and out of order, against a BTreeMap model
+    /// (newest value wins per field and timestamp).
+    #[test]
+    fn rows_across_chunks_match_a_model() {
+        use std::collections::BTreeMap;
+        let total = 3 * CHUNK_ROWS + 17;
+        for in_order in [true, false] {
+            let mut memtable = Memtable::default();
+            let mut model: BTreeMap<i64, [Option<f64>; 2]> = BTreeMap::new();
+            for i in 0..total {
+                // Out of order: descending times with every third time written twice.
+                let ts = if in_order {
+                    i as i64
+                } else {
+                    (total - i / 3 * 3) as i64
+                };
+                // Field 1 appears only in the second half, so late chunks create it.
+                let mut fields = vec![(0, i as f64)];
+                if i > total / 2 {
+                    fields.push((1, -(i as f64)));
+                }
+                insert(&mut memtable, ts, &fields, 1);
+                let entry = model.entry(ts).or_default();
+                for (field, value) in &fields {
+                    entry[*field as usize] = Some(*value);
+                }
+            }
+            let rows = memtable.series(SeriesId(1)).unwrap();
+            assert_eq!(rows.len(), total);
+            for range in [
+                TimeRange::ALL,
+                TimeRange::new(CHUNK_ROWS as i64 - 3, 2 * CHUNK_ROWS as i64 + 5),
+                TimeRange::new(5, 5),
+            ] {
+                let run = rows.to_run(&range, &BOTH, 2);
+                let expected: Vec<(i64, [Option<f64>; 2])> = model
+                    .range(range.min_ns..=range.max_ns)
+                    .map(|(ts, values)| (*ts, *values))
+                    .collect();
+                let got: Vec<(i64, [Option<f64>; 2])> = (0..run.len())
+                    .map(|row| {
+                        let value = |f: usize| run.columns[f].as_ref().unwrap().float(row);
+                        (run.timestamps[row], [value(0), value(1)])
+                    })
+                    .collect();
+                assert_eq!(got, expected, "in_order={in_order} range={range:?}");
+            }
+            // Deleting across chunk boundaries keeps the rest intact and the bytes honest.
+            let middle = TimeRange::new(CHUNK_ROWS as i64, 2 * CHUNK_ROWS as i64);
+            let removed = memtable.delete(&[SeriesId(1)], &middle);
+            let before = model.len();
+            model.retain(|ts, _| !middle.contains(*ts));
+            let rows = memtable.series(SeriesId(1)).unwrap();
+            assert_eq!(
+                rows.to_run(&TimeRange::ALL, &BOTH, 2).len(),
+                model.len(),
+                "in_order={in_order}"
+            );
+            assert!(removed as usize >= before - model.len());
+            assert_eq!(
+                memtable.bytes(),
+                SERIES_OVERHEAD_BYTES + rows.allocated_bytes()
+            );
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct StorageOptions {
     pub wal_file_bytes_max: u64,
     /// Width of a time partition. Default 24 h.
     pub partition_duration: Duration,
-    /// Flush the memtable when its estimated size reaches this. Default 64 MiB.
+    /// Flush the memtable when the memory it has allocated reaches this. Default 32 MiB.
     pub memtable_bytes_max: u64,
     /// Flush the memtable when it holds this many points. Default 1,000,000.
     pub memtable_points_max: u64,
@@ -63,7 +63,7 @@ impl Default for StorageOptions {
             wal_durability: WalDurability::default(),
             wal_file_bytes_max: 64 << 20,
             partition_duration: Duration::from_secs(24 * 3600),
-            memtable_bytes_max: 64 << 20,
+            memtable_bytes_max: 32 << 20,
             memtable_points_max: 1_000_000,
             memtable_age_max: Duration::from_secs(60),
             compaction_segments_min: 4,

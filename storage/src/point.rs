@@ -1,6 +1,7 @@
 //! A point as writers hand it to the engine, and the checks every point passes before
 //! anything of its batch is written.
 
+use crate::batch::{FieldRef, PointView};
 use crate::error::{Error, Result};
 use crate::limits::{
     FIELDS_PER_POINT_MAX, NAME_BYTES_MAX, STRING_FIELD_BYTES_MAX, TAG_VALUE_BYTES_MAX,
@@ -27,42 +28,49 @@ const RESERVED_NAMES: [&str; 1] = ["time"];
 
 impl Point {
     /// Checks names, sizes and duplicates. Errors name the measurement and the offending key.
+    #[cfg(test)]
     pub(crate) fn validate(&self) -> Result<()> {
-        check_name("measurement", &self.measurement, &self.measurement)?;
-        check_count("tags per point", self.tags.len(), TAGS_PER_POINT_MAX)?;
-        check_count("fields per point", self.fields.len(), FIELDS_PER_POINT_MAX)?;
-        if self.fields.is_empty() {
-            return Err(invalid(format!(
-                "point of {} has no fields",
-                self.measurement
-            )));
-        }
-        for (key, value) in &self.tags {
-            check_name("tag key", key, &self.measurement)?;
-            check_count("tag value bytes", value.len(), TAG_VALUE_BYTES_MAX)?;
-        }
-        for (key, value) in &self.fields {
-            check_name("field key", key, &self.measurement)?;
-            if let FieldValue::String(text) = value {
-                check_count("string field bytes", text.len(), STRING_FIELD_BYTES_MAX)?;
-            }
-        }
-        self.check_duplicates()
+        let batch = crate::batch::PointBatch::from_points(std::slice::from_ref(self))?;
+        let view = batch.get(0).expect("one point");
+        validate(&view, &mut Vec::new())
     }
+}
 
-    fn check_duplicates(&self) -> Result<()> {
-        let mut names: Vec<&str> = self.tags.iter().map(|(key, _)| key.as_str()).collect();
-        names.extend(self.fields.iter().map(|(key, _)| key.as_str()));
-        names.sort_unstable();
-        if let Some(pair) = names.windows(2).find(|pair| pair.first() == pair.get(1)) {
-            let name = pair.first().copied().unwrap_or_default();
-            return Err(invalid(format!(
-                "measurement {}: column {name} appears more than once among tags and fields",
-                self.measurement
-            )));
-        }
-        Ok(())
+/// Checks a point's names, sizes and duplicates. Errors name the measurement and the
+/// offending key. `names` is scratch space, reused across points.
+pub(crate) fn validate<'a>(point: &PointView<'a>, names: &mut Vec<&'a str>) -> Result<()> {
+    let measurement = point.measurement();
+    check_name("measurement", measurement, measurement)?;
+    check_count("tags per point", point.tags().len(), TAGS_PER_POINT_MAX)?;
+    check_count(
+        "fields per point",
+        point.fields().len(),
+        FIELDS_PER_POINT_MAX,
+    )?;
+    if point.fields().len() == 0 {
+        return Err(invalid(format!("point of {measurement} has no fields")));
     }
+    for (key, value) in point.tags() {
+        check_name("tag key", key, measurement)?;
+        check_count("tag value bytes", value.len(), TAG_VALUE_BYTES_MAX)?;
+    }
+    for (key, value) in point.fields() {
+        check_name("field key", key, measurement)?;
+        if let FieldRef::String(text) = value {
+            check_count("string field bytes", text.len(), STRING_FIELD_BYTES_MAX)?;
+        }
+    }
+    names.clear();
+    names.extend(point.tags().map(|(key, _)| key));
+    names.extend(point.fields().map(|(key, _)| key));
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|pair| pair.first() == pair.get(1)) {
+        let name = pair.first().copied().unwrap_or_default();
+        return Err(invalid(format!(
+            "measurement {measurement}: column {name} appears more than once among tags and fields"
+        )));
+    }
+    Ok(())
 }
 
 fn invalid(reason: String) -> Error {

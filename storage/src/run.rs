@@ -4,7 +4,10 @@
 //! sources with newest-wins per field, which is how overwrites become visible before
 //! compaction rewrites them away.
 
-use crate::schema::{FieldType, FieldValue};
+use crate::batch::FieldRef;
+use crate::schema::FieldType;
+#[cfg(test)]
+use crate::schema::FieldValue;
 
 /// Dense values of one column; rows where the column is null hold a default value.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,7 @@ impl Column {
 
     /// Appends a value; a value of another type than the column is a caller bug that the
     /// schema check prevents, and is stored as null in release builds.
+    #[cfg(test)]
     pub(crate) fn push_value(&mut self, value: &FieldValue) {
         match (&mut self.values, value) {
             (ColumnValues::Float(values), FieldValue::Float(v)) => values.push(*v),
@@ -58,6 +62,22 @@ impl Column {
             (ColumnValues::Unsigned(values), FieldValue::Unsigned(v)) => values.push(*v),
             (ColumnValues::Boolean(values), FieldValue::Boolean(v)) => values.push(*v),
             (ColumnValues::String(values), FieldValue::String(v)) => values.push(v.clone()),
+            _ => {
+                debug_assert!(false, "value type differs from column type");
+                return self.push_null();
+            }
+        }
+        self.valid.push(true);
+    }
+
+    /// Appends a borrowed value; like [`Self::push_value`].
+    pub(crate) fn push_ref(&mut self, value: FieldRef<'_>) {
+        match (&mut self.values, value) {
+            (ColumnValues::Float(values), FieldRef::Float(v)) => values.push(v),
+            (ColumnValues::Integer(values), FieldRef::Integer(v)) => values.push(v),
+            (ColumnValues::Unsigned(values), FieldRef::Unsigned(v)) => values.push(v),
+            (ColumnValues::Boolean(values), FieldRef::Boolean(v)) => values.push(v),
+            (ColumnValues::String(values), FieldRef::String(v)) => values.push(v.to_owned()),
             _ => {
                 debug_assert!(false, "value type differs from column type");
                 return self.push_null();
@@ -100,6 +120,22 @@ impl Column {
         self.valid.len()
     }
 
+    /// Bytes of the column's vectors (capacity, so growth slack counts), without the
+    /// contents of strings (see [`Self::string_bytes`]).
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        fn capacity<T>(values: &Vec<T>) -> usize {
+            values.capacity() * std::mem::size_of::<T>()
+        }
+        let values = match &self.values {
+            ColumnValues::Float(v) => capacity(v),
+            ColumnValues::Integer(v) => capacity(v),
+            ColumnValues::Unsigned(v) => capacity(v),
+            ColumnValues::Boolean(v) => capacity(v),
+            ColumnValues::String(v) => capacity(v),
+        };
+        values + capacity(&self.valid)
+    }
+
     pub(crate) fn field_type(&self) -> FieldType {
         match self.values {
             ColumnValues::Float(_) => FieldType::Float,
@@ -110,34 +146,51 @@ impl Column {
         }
     }
 
-    /// A column of `rows` nulls.
-    pub(crate) fn nulls(field_type: FieldType, rows: usize) -> Self {
-        let mut column = Self::with_capacity(field_type, rows);
-        (0..rows).for_each(|_| column.push_null());
-        column
+    /// Appends rows `start..end` of `source` (same type; a different type appends nulls).
+    pub(crate) fn extend_from(&mut self, source: &Column, start: usize, end: usize) {
+        fn part<T: Clone>(values: &[T], start: usize, end: usize) -> &[T] {
+            values.get(start..end).unwrap_or_default()
+        }
+        let before = self.len();
+        match (&mut self.values, &source.values) {
+            (ColumnValues::Float(target), ColumnValues::Float(v)) => {
+                target.extend_from_slice(part(v, start, end));
+            }
+            (ColumnValues::Integer(target), ColumnValues::Integer(v)) => {
+                target.extend_from_slice(part(v, start, end));
+            }
+            (ColumnValues::Unsigned(target), ColumnValues::Unsigned(v)) => {
+                target.extend_from_slice(part(v, start, end));
+            }
+            (ColumnValues::Boolean(target), ColumnValues::Boolean(v)) => {
+                target.extend_from_slice(part(v, start, end));
+            }
+            (ColumnValues::String(target), ColumnValues::String(v)) => {
+                target.extend_from_slice(part(v, start, end));
+            }
+            _ => {
+                debug_assert!(false, "extending a column from another type");
+                (start..end).for_each(|_| self.push_null());
+                return;
+            }
+        }
+        self.valid
+            .extend_from_slice(part(&source.valid, start, end));
+        debug_assert_eq!(self.len(), before + end.saturating_sub(start));
     }
 
-    /// A copy of rows `start..end` (clamped to the column).
-    pub(crate) fn slice(&self, start: usize, end: usize) -> Self {
-        let end = end.min(self.len());
-        let start = start.min(end);
-        fn part<T: Clone>(values: &[T], start: usize, end: usize) -> Vec<T> {
-            values
-                .get(start..end)
-                .map(<[T]>::to_vec)
-                .unwrap_or_default()
+    /// Row `row` as a borrowed value; `None` when null or out of range.
+    pub(crate) fn get_ref(&self, row: usize) -> Option<FieldRef<'_>> {
+        if !self.is_valid(row) {
+            return None;
         }
-        let values = match &self.values {
-            ColumnValues::Float(v) => ColumnValues::Float(part(v, start, end)),
-            ColumnValues::Integer(v) => ColumnValues::Integer(part(v, start, end)),
-            ColumnValues::Unsigned(v) => ColumnValues::Unsigned(part(v, start, end)),
-            ColumnValues::Boolean(v) => ColumnValues::Boolean(part(v, start, end)),
-            ColumnValues::String(v) => ColumnValues::String(part(v, start, end)),
-        };
-        Self {
-            values,
-            valid: part(&self.valid, start, end),
-        }
+        Some(match &self.values {
+            ColumnValues::Float(v) => FieldRef::Float(*v.get(row)?),
+            ColumnValues::Integer(v) => FieldRef::Integer(*v.get(row)?),
+            ColumnValues::Unsigned(v) => FieldRef::Unsigned(*v.get(row)?),
+            ColumnValues::Boolean(v) => FieldRef::Boolean(*v.get(row)?),
+            ColumnValues::String(v) => FieldRef::String(v.get(row)?),
+        })
     }
 
     /// A copy of the given rows, in the given order.

@@ -8,6 +8,7 @@
 //! delete: [2][str measurement][i64 min][i64 max][n × u64 series]
 //! ```
 
+use crate::batch::FieldRef;
 use crate::binary::{ByteReader, ByteWriter, DecodeError, DecodeResult};
 use crate::predicate::TimeRange;
 use crate::schema::{FieldType, FieldValue};
@@ -66,11 +67,11 @@ impl WriteRecordEncoder {
         }
     }
 
-    pub(crate) fn point(
+    pub(crate) fn point<'a>(
         &mut self,
         series: SeriesId,
         timestamp_ns: i64,
-        fields: &[(String, FieldValue)],
+        fields: impl ExactSizeIterator<Item = (&'a str, FieldRef<'a>)>,
     ) {
         self.point_count += 1;
         self.points.u64(series.0);
@@ -78,8 +79,8 @@ impl WriteRecordEncoder {
         self.points.len_var(fields.len());
         for (name, value) in fields {
             let next = self.names.len() as u64;
-            let position = *self.name_positions.entry(name.clone()).or_insert_with(|| {
-                self.names.push(name.clone());
+            let position = *self.name_positions.entry_ref(name).or_insert_with(|| {
+                self.names.push(name.to_owned());
                 next
             });
             self.points.var(position);
@@ -107,14 +108,14 @@ pub(crate) fn encode_delete(measurement: &str, series: &[SeriesId], range: &Time
     writer.into_bytes()
 }
 
-fn write_value(writer: &mut ByteWriter, value: &FieldValue) {
+fn write_value(writer: &mut ByteWriter, value: FieldRef<'_>) {
     writer.u8(value.field_type().code());
     match value {
-        FieldValue::Float(v) => writer.f64(*v),
-        FieldValue::Integer(v) => writer.i64(*v),
-        FieldValue::Unsigned(v) => writer.u64(*v),
-        FieldValue::Boolean(v) => writer.u8(u8::from(*v)),
-        FieldValue::String(v) => writer.str(v),
+        FieldRef::Float(v) => writer.f64(v),
+        FieldRef::Integer(v) => writer.i64(v),
+        FieldRef::Unsigned(v) => writer.u64(v),
+        FieldRef::Boolean(v) => writer.u8(u8::from(v)),
+        FieldRef::String(v) => writer.str(v),
     }
 }
 
@@ -209,8 +210,15 @@ mod tests {
             ("b".to_string(), FieldValue::Boolean(true)),
             ("s".to_string(), FieldValue::String("é".into())),
         ];
-        encoder.point(SeriesId(5), -1, &fields);
-        encoder.point(SeriesId(5), 2, &fields[1..2]);
+        fn refs(
+            fields: &[(String, FieldValue)],
+        ) -> impl ExactSizeIterator<Item = (&str, FieldRef<'_>)> {
+            fields
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_ref()))
+        }
+        encoder.point(SeriesId(5), -1, refs(&fields));
+        encoder.point(SeriesId(5), 2, refs(&fields[1..2]));
         let bytes = encoder.finish();
         let WalRecord::Write { new_series, points } = WalRecord::decode(&bytes).unwrap() else {
             panic!("not a write");
@@ -222,7 +230,7 @@ mod tests {
             points[0]
                 .fields
                 .iter()
-                .zip(&fields)
+                .zip(fields.iter())
                 .all(|(a, b)| a.0 == b.0 && a.1.same_as(&b.1))
         );
         assert_eq!(points[1].fields, fields[1..2].to_vec());

@@ -332,7 +332,7 @@ fn replay_point(
         point.series,
         &key,
         point.timestamp_ns,
-        fields.iter().map(|(index, value)| (*index, value)),
+        fields.iter().map(|(index, value)| (*index, value.as_ref())),
         sequence,
     );
     Ok(())

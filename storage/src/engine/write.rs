@@ -9,9 +9,10 @@ use std::sync::Arc;
 use parking_lot::MutexGuard;
 
 use super::{Engine, Frozen, Shared, State, select_series};
+use crate::batch::{PointBatch, PointView};
 use crate::error::{Error, Result};
 use crate::limits::FROZEN_MEMTABLES_MAX;
-use crate::point::Point;
+use crate::point::{Point, validate};
 use crate::predicate::Predicate;
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
 use crate::series::{SeriesId, SeriesKey, SeriesKeyRef};
@@ -47,14 +48,25 @@ impl Engine {
     /// against the measurement and within the batch); one bad point refuses the whole batch
     /// and nothing is written. Returns once the batch is as durable as the WAL mode promises.
     pub fn write(&self, points: &[Point]) -> Result<WriteSummary> {
+        self.write_batch(&PointBatch::from_points(points)?)
+    }
+
+    /// [`Self::write`] for a packed batch.
+    pub fn write_batch(&self, batch: &PointBatch) -> Result<WriteSummary> {
         self.check_open()?;
-        if points.is_empty() {
+        if batch.is_empty() {
             return Ok(WriteSummary::default());
         }
-        points.iter().try_for_each(Point::validate)?;
+        let mut names = Vec::new();
+        let points: Vec<PointView<'_>> = batch.iter().collect();
+        points
+            .iter()
+            .try_for_each(|point| validate(point, &mut names))?;
         let mut state = self.shared.lock_for_write()?;
-        check_field_types(&state.schemas, points)?;
-        let points: Vec<&Point> = points.iter().collect();
+        let mut batch_types = HashMap::new();
+        points
+            .iter()
+            .try_for_each(|point| check_point_types(&state.schemas, &mut batch_types, point))?;
         let (summary, freeze) = apply_write(&self.shared, &mut state, &points)?;
         if freeze {
             self.shared.freeze(&mut state)?;
@@ -70,11 +82,18 @@ impl Engine {
     /// concurrent writer cannot make an accepted point conflict. Errors of the whole request
     /// (WAL failure, shutdown) are returned as `Err`.
     pub fn write_partial(&self, points: &[Point]) -> Result<PartialWrite> {
+        self.write_batch_partial(&PointBatch::from_points(points)?)
+    }
+
+    /// [`Self::write_partial`] for a packed batch; refused points are named by their index
+    /// in the batch.
+    pub fn write_batch_partial(&self, batch: &PointBatch) -> Result<PartialWrite> {
         self.check_open()?;
         let mut rejected = Vec::new();
-        let mut candidates = Vec::with_capacity(points.len());
-        for (index, point) in points.iter().enumerate() {
-            match point.validate() {
+        let mut candidates = Vec::with_capacity(batch.len());
+        let mut names = Vec::new();
+        for (index, point) in batch.iter().enumerate() {
+            match validate(&point, &mut names) {
                 Ok(()) => candidates.push((index, point)),
                 Err(error) => rejected.push((index, error)),
             }
@@ -83,7 +102,7 @@ impl Engine {
         let mut batch_types: HashMap<(&str, &str), FieldType> = HashMap::new();
         let mut accepted = Vec::with_capacity(candidates.len());
         for (index, point) in candidates {
-            match check_point_types(&state.schemas, &mut batch_types, point) {
+            match check_point_types(&state.schemas, &mut batch_types, &point) {
                 Ok(()) => accepted.push(point),
                 Err(error) => rejected.push((index, error)),
             }
@@ -158,36 +177,29 @@ pub struct PartialWrite {
     pub rejected: Vec<(usize, Error)>,
 }
 
-/// Refuses a batch whose fields conflict with the schema or with each other.
-fn check_field_types(schemas: &HashMap<String, MeasurementSchema>, points: &[Point]) -> Result<()> {
-    let mut batch_types: HashMap<(&str, &str), FieldType> = HashMap::new();
-    points
-        .iter()
-        .try_for_each(|point| check_point_types(schemas, &mut batch_types, point))
-}
-
 /// Checks one point's field types against the schema and against `batch_types`, the types
 /// earlier points of the batch gave to fields the schema does not have yet. Records this
 /// point's new fields only when the whole point passes.
 fn check_point_types<'a>(
     schemas: &HashMap<String, MeasurementSchema>,
     batch_types: &mut HashMap<(&'a str, &'a str), FieldType>,
-    point: &'a Point,
+    point: &PointView<'a>,
 ) -> Result<()> {
-    let schema = schemas.get(&point.measurement);
+    let measurement = point.measurement();
+    let schema = schemas.get(measurement);
     let mut new_fields = Vec::new();
-    for (name, value) in &point.fields {
+    for (name, value) in point.fields() {
         let offered = value.field_type();
         if let Some(schema) = schema.filter(|s| s.field(name).is_some()) {
             schema.check_field(name, offered)?;
             continue;
         }
-        let key = (point.measurement.as_str(), name.as_str());
+        let key = (measurement, name);
         match batch_types.get(&key) {
             Some(existing) if *existing != offered => {
                 return Err(Error::FieldTypeConflict {
-                    measurement: point.measurement.clone(),
-                    field: name.clone(),
+                    measurement: measurement.to_owned(),
+                    field: name.to_owned(),
                     existing: *existing,
                     offered,
                 });
@@ -207,7 +219,7 @@ fn check_point_types<'a>(
 fn apply_write(
     shared: &Shared,
     state: &mut State,
-    points: &[&Point],
+    points: &[PointView<'_>],
 ) -> Result<(WriteSummary, bool)> {
     let mut resolved = Vec::with_capacity(points.len());
     let mut created: Vec<(SeriesId, Arc<SeriesKey>)> = Vec::new();
@@ -215,11 +227,12 @@ fn apply_write(
     // Every point's field indexes, back to back (one allocation per batch, not per point).
     let mut field_indexes: Vec<FieldIndex> = Vec::new();
     for point in points {
+        let measurement = point.measurement();
         sorted_tags.clear();
-        sorted_tags.extend(point.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        sorted_tags.extend(point.tags());
         // Keys are distinct (validated), so an unstable sort orders them as SeriesKey::new does.
         sorted_tags.sort_unstable_by(|left, right| left.0.cmp(right.0));
-        let key_ref = SeriesKeyRef::new(&point.measurement, &sorted_tags);
+        let key_ref = SeriesKeyRef::new(measurement, &sorted_tags);
         let (ordinal, id, new) = match state.series.lookup_ref(&key_ref) {
             Some((ordinal, id)) => (ordinal, id, false),
             None => state.series.get_or_assign(&key_ref.to_owned_key()),
@@ -227,22 +240,18 @@ fn apply_write(
         let entry_key = Arc::clone(&state.series.entry(ordinal).expect("assigned").key);
         let schema = state
             .schemas
-            .entry_ref(point.measurement.as_str())
-            .or_insert_with(|| MeasurementSchema::new(&point.measurement));
+            .entry_ref(measurement)
+            .or_insert_with(|| MeasurementSchema::new(measurement));
         if new {
             state.tags.insert(ordinal, &entry_key);
             state.unpersisted_series.push(ordinal);
             created.push((id, Arc::clone(&entry_key)));
-            point
-                .tags
-                .iter()
-                .for_each(|(tag, _)| schema.ensure_tag(tag));
+            point.tags().for_each(|(tag, _)| schema.ensure_tag(tag));
         }
         let first = field_indexes.len();
         field_indexes.extend(
             point
-                .fields
-                .iter()
+                .fields()
                 .map(|(name, value)| schema.ensure_field(name, value.field_type())),
         );
         resolved.push((id, entry_key, first..field_indexes.len()));
@@ -253,18 +262,18 @@ fn apply_write(
         .collect();
     let mut encoder = WriteRecordEncoder::new(&new_series);
     for ((id, _, _), point) in resolved.iter().zip(points) {
-        encoder.point(*id, point.timestamp_ns, &point.fields);
+        encoder.point(*id, point.timestamp_ns(), point.fields());
     }
     let sequence = shared.wal.append(&encoder.finish())?;
     for ((id, key, indexes), point) in resolved.into_iter().zip(points) {
         let indexes = field_indexes.get(indexes).unwrap_or_default();
         let fields = indexes
             .iter()
-            .zip(&point.fields)
+            .zip(point.fields())
             .map(|(index, (_, value))| (*index, value));
         state
             .active
-            .insert(id, &key, point.timestamp_ns, fields, sequence);
+            .insert(id, &key, point.timestamp_ns(), fields, sequence);
     }
     let summary = WriteSummary {
         points: points.len() as u64,

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rusts_planner::{DEFAULT_DATABASE, FieldValue, WritePoint, WriteRequest};
+use rusts_planner::{DEFAULT_DATABASE, FieldRef, WriteBatch};
 
 use super::AppState;
 use super::body::read_body;
@@ -127,10 +127,11 @@ fn ingest(
     unit_ns: i64,
 ) -> Result<(), HttpError> {
     let now_ns = now_ns();
-    let (points, line_numbers, mut bad) = decode(body, unit_ns, now_ns);
-    if !points.is_empty() {
+    let mut batch = WriteBatch::new(&database).map_err(|error| HttpError::from_engine(&error))?;
+    let (line_numbers, mut bad) = decode(body, unit_ns, now_ns, &mut batch)?;
+    if !batch.is_empty() {
         let summary = engine
-            .ingest(WriteRequest { database, points })
+            .ingest_batch(batch)
             .map_err(|error| HttpError::from_engine(&error))?;
         for (index, error) in summary.rejected {
             let line = line_numbers.get(index).copied().unwrap_or(0);
@@ -172,14 +173,20 @@ fn now_ns() -> i64 {
     i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
 }
 
-/// Parses the body into points; returns the points, the line number of each, and the lines
-/// refused by the parser or by the timestamp conversion.
-fn decode(body: &[u8], unit_ns: i64, now_ns: i64) -> (Vec<WritePoint>, Vec<usize>, Vec<BadLine>) {
-    let mut points = Vec::new();
+/// Parses the body into `batch`; returns the line number of each point pushed, and the
+/// lines refused by the parser or by the timestamp conversion.
+fn decode(
+    body: &[u8],
+    unit_ns: i64,
+    now_ns: i64,
+    batch: &mut WriteBatch,
+) -> Result<(Vec<usize>, Vec<BadLine>), HttpError> {
     let mut line_numbers = Vec::new();
     let mut bad = Vec::new();
+    let mut failure = None;
     line_protocol::parse_lines(body, |parsed| match parsed {
         Err(error) => bad.push((error.line_number, error.to_string())),
+        Ok(_) if failure.is_some() => {}
         Ok(line) => {
             let timestamp_ns = match line
                 .timestamp
@@ -199,33 +206,33 @@ fn decode(body: &[u8], unit_ns: i64, now_ns: i64) -> (Vec<WritePoint>, Vec<usize
                     return;
                 }
             };
-            points.push(WritePoint {
-                measurement: line.measurement.to_string(),
-                tags: line
-                    .tags
+            let pushed = batch.push(
+                &line.measurement,
+                line.tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+                line.fields
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                fields: line
-                    .fields
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), field_value(v)))
-                    .collect(),
+                    .map(|(k, v)| (k.as_ref(), field_value(v))),
                 timestamp_ns,
-            });
-            line_numbers.push(line.line_number);
+            );
+            match pushed {
+                Ok(()) => line_numbers.push(line.line_number),
+                Err(error) => failure = Some(error),
+            }
         }
     });
-    (points, line_numbers, bad)
+    match failure {
+        Some(error) => Err(HttpError::from_engine(&error)),
+        None => Ok((line_numbers, bad)),
+    }
 }
 
-fn field_value(value: &LineValue<'_>) -> FieldValue {
+fn field_value<'a>(value: &'a LineValue<'_>) -> FieldRef<'a> {
     match value {
-        LineValue::Float(v) => FieldValue::Float(*v),
-        LineValue::Integer(v) => FieldValue::Integer(*v),
-        LineValue::Unsigned(v) => FieldValue::Unsigned(*v),
-        LineValue::Boolean(v) => FieldValue::Boolean(*v),
-        LineValue::String(v) => FieldValue::String(v.to_string()),
+        LineValue::Float(v) => FieldRef::Float(*v),
+        LineValue::Integer(v) => FieldRef::Integer(*v),
+        LineValue::Unsigned(v) => FieldRef::Unsigned(*v),
+        LineValue::Boolean(v) => FieldRef::Boolean(*v),
+        LineValue::String(v) => FieldRef::String(v),
     }
 }
 
