@@ -16,6 +16,9 @@ pub enum Error {
         /// The name as given.
         name: String,
     },
+    /// The engine cannot close while SQL sessions still use it.
+    #[error("the engine is still in use by SQL sessions; the WAL keeps acknowledged writes")]
+    InUse,
     /// The storage engine refused or failed.
     #[error(transparent)]
     Storage {
@@ -30,6 +33,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::InvalidName { .. } => ErrorKind::InvalidValue,
+            Self::InUse => ErrorKind::Internal,
             Self::Storage { source } => source.kind(),
         }
     }

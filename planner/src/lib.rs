@@ -7,10 +7,18 @@
 //! measurement is named `<database>\0<measurement>`; names may not contain NUL.
 #![forbid(unsafe_code)]
 
+mod catalog;
 mod error;
+mod pushdown;
+mod scan_exec;
+mod table;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+pub use catalog::PUBLIC_SCHEMA;
 pub use error::{Error, Result};
 pub use rusts_storage::{FieldRef, FieldValue, StorageOptions, WalDurability};
 
@@ -18,7 +26,7 @@ pub use rusts_storage::{FieldRef, FieldValue, StorageOptions, WalDurability};
 pub const DEFAULT_DATABASE: &str = "rusts";
 
 /// Separates database and measurement in storage measurement names.
-const DATABASE_SEPARATOR: char = '\0';
+pub(crate) const DATABASE_SEPARATOR: char = '\0';
 
 /// One point to write, as a protocol decoded it.
 pub type WritePoint = rusts_storage::Point;
@@ -129,7 +137,8 @@ pub struct EngineStats {
 /// The engine facade.
 #[derive(Debug)]
 pub struct Engine {
-    storage: rusts_storage::Engine,
+    /// Shared with the table providers of SQL sessions.
+    storage: Arc<rusts_storage::Engine>,
     points_written: AtomicU64,
     points_rejected: AtomicU64,
 }
@@ -137,7 +146,7 @@ pub struct Engine {
 impl Engine {
     /// Opens the storage engine (recovering from its WAL).
     pub fn open(options: StorageOptions) -> Result<Self> {
-        let storage = rusts_storage::Engine::open(options).map_err(Error::from)?;
+        let storage = Arc::new(rusts_storage::Engine::open(options).map_err(Error::from)?);
         Ok(Self {
             storage,
             points_written: AtomicU64::new(0),
@@ -216,9 +225,36 @@ impl Engine {
         }
     }
 
-    /// Flushes memory to segments and closes the WAL.
+    /// A SQL session on `database`: DataFusion with the PostgreSQL dialect, the database as
+    /// its catalog and `public` as its schema (one table per measurement), and
+    /// `information_schema`. A database without data yet is an empty catalog: databases
+    /// come into being with their first write.
+    pub fn sql_session(&self, database: &str) -> Result<SessionContext> {
+        check_database_name(database)?;
+        let config = SessionConfig::new()
+            .with_default_catalog_and_schema(database, PUBLIC_SCHEMA)
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(true)
+            .set_str("datafusion.sql_parser.dialect", "PostgreSQL");
+        let context = SessionContext::new_with_config(config);
+        context.register_catalog(
+            database,
+            Arc::new(catalog::DatabaseCatalog::new(
+                Arc::clone(&self.storage),
+                database,
+            )),
+        );
+        Ok(context)
+    }
+
+    /// Flushes memory to segments and closes the WAL. Every SQL session must be gone (their
+    /// tables hold the storage engine); otherwise nothing is flushed and the WAL, which holds
+    /// everything acknowledged, is replayed at the next start.
     pub fn close(self) -> Result<()> {
-        self.storage.close().map_err(Error::from)
+        match Arc::try_unwrap(self.storage) {
+            Ok(storage) => storage.close().map_err(Error::from),
+            Err(_) => Err(Error::InUse),
+        }
     }
 }
 

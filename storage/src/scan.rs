@@ -264,25 +264,30 @@ pub(crate) fn field_projection(
         .collect())
 }
 
+/// Every column of a measurement: time, the tags (sorted), the fields.
+pub(crate) fn all_columns(schema: &MeasurementSchema) -> Vec<OutputColumn> {
+    let mut columns = vec![OutputColumn::Time];
+    columns.extend(
+        schema
+            .tag_keys
+            .iter()
+            .map(|key| OutputColumn::Tag(key.clone())),
+    );
+    columns.extend(schema.fields.iter().enumerate().map(|(index, field)| {
+        OutputColumn::Field(
+            FieldIndex::try_from(index).unwrap_or(FieldIndex::MAX),
+            field.field_type,
+        )
+    }));
+    columns
+}
+
 fn resolve_columns(
     schema: &MeasurementSchema,
     projection: Option<&[String]>,
 ) -> Result<Vec<OutputColumn>> {
     let Some(names) = projection else {
-        let mut columns = vec![OutputColumn::Time];
-        columns.extend(
-            schema
-                .tag_keys
-                .iter()
-                .map(|key| OutputColumn::Tag(key.clone())),
-        );
-        columns.extend(schema.fields.iter().enumerate().map(|(index, field)| {
-            OutputColumn::Field(
-                FieldIndex::try_from(index).unwrap_or(FieldIndex::MAX),
-                field.field_type,
-            )
-        }));
-        return Ok(columns);
+        return Ok(all_columns(schema));
     };
     names
         .iter()

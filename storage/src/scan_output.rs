@@ -145,7 +145,10 @@ impl BatchBuilder {
         self.rows += count;
     }
 
+    /// The batch; with no columns projected (`SELECT count(*)`) it still carries its row
+    /// count.
     pub(crate) fn finish(self, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+        let rows = self.rows;
         let arrays: Vec<ArrayRef> = self
             .builders
             .into_iter()
@@ -162,7 +165,8 @@ impl BatchBuilder {
                 }
             })
             .collect();
-        RecordBatch::try_new(Arc::clone(schema), arrays)
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options)
     }
 }
 

@@ -127,6 +127,13 @@ impl MeasurementSchema {
         }
     }
 
+    /// The Arrow schema of a scan of every column: `time`, the tags sorted, the fields in
+    /// order of first write.
+    pub fn arrow_schema(&self) -> arrow_schema::SchemaRef {
+        let columns = crate::scan::all_columns(self);
+        crate::scan_output::arrow_schema(self, &columns)
+    }
+
     /// The index and type of a field, if the measurement has it.
     pub fn field(&self, name: &str) -> Option<(FieldIndex, FieldType)> {
         let index = *self.field_positions.get(name)?;

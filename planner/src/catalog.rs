@@ -1,0 +1,89 @@
+//! What a SQL session sees: its database as the DataFusion catalog, with schema `public`
+//! holding one table per measurement. Tables are looked up in the storage engine on every
+//! query, so a measurement created by line protocol is queryable at once, with the columns
+//! it has now.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, SchemaProvider};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::TableProvider;
+
+use crate::table::MeasurementTable;
+use crate::{DATABASE_SEPARATOR, storage_name};
+
+/// The schema every database has.
+pub const PUBLIC_SCHEMA: &str = "public";
+
+/// One database as a catalog with its `public` schema.
+#[derive(Debug)]
+pub(crate) struct DatabaseCatalog {
+    public: Arc<MeasurementSchema>,
+}
+
+impl DatabaseCatalog {
+    pub(crate) fn new(storage: Arc<rusts_storage::Engine>, database: &str) -> Self {
+        Self {
+            public: Arc::new(MeasurementSchema {
+                storage,
+                database: database.to_owned(),
+            }),
+        }
+    }
+}
+
+impl CatalogProvider for DatabaseCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        vec![PUBLIC_SCHEMA.to_owned()]
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        (name == PUBLIC_SCHEMA).then(|| Arc::clone(&self.public) as Arc<dyn SchemaProvider>)
+    }
+}
+
+/// The measurements of one database.
+#[derive(Debug)]
+pub(crate) struct MeasurementSchema {
+    storage: Arc<rusts_storage::Engine>,
+    database: String,
+}
+
+#[async_trait]
+impl SchemaProvider for MeasurementSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.storage
+            .measurements()
+            .into_iter()
+            .filter_map(|name| {
+                let (database, measurement) = name.split_once(DATABASE_SEPARATOR)?;
+                (database == self.database).then(|| measurement.to_owned())
+            })
+            .collect()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let storage_name = storage_name(&self.database, name);
+        Ok(
+            MeasurementTable::open(Arc::clone(&self.storage), storage_name)
+                .map(|table| Arc::new(table) as Arc<dyn TableProvider>),
+        )
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.storage
+            .schema(&storage_name(&self.database, name))
+            .is_some()
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        _table: Arc<dyn TableProvider>,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        Err(DataFusionError::NotImplemented(format!(
+            "cannot register table {name}: tables are created by writing to them"
+        )))
+    }
+}

@@ -1,0 +1,307 @@
+//! Filters DataFusion offers a measurement scan, turned into the storage engine's
+//! [`Predicate`]: a time range (partition, segment and chunk pruning) and tag predicates
+//! (the inverted index). Every filter the storage can use is reported `Inexact`, so
+//! DataFusion still evaluates it on the rows returned: pruning can only drop data that the
+//! filter would drop anyway, and the SQL result never depends on how much was pruned.
+
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, expr::InList};
+use rusts_storage::{Predicate, TagPredicate, TimeRange};
+
+/// What the scan knows about its columns.
+pub(crate) trait ColumnRoles {
+    fn is_time(&self, column: &str) -> bool;
+    fn is_tag(&self, column: &str) -> bool;
+}
+
+/// Whether the storage can use `filter` to prune (the filter is kept above the scan anyway).
+pub(crate) fn is_prunable(filter: &Expr, columns: &dyn ColumnRoles) -> bool {
+    let mut predicate = Predicate::default();
+    apply(filter, columns, &mut predicate)
+}
+
+/// The storage predicate implied by all of `filters` (their conjunction).
+pub(crate) fn predicate(filters: &[Expr], columns: &dyn ColumnRoles) -> Predicate {
+    let mut predicate = Predicate::default();
+    for filter in filters {
+        apply(filter, columns, &mut predicate);
+    }
+    predicate
+}
+
+/// Narrows `predicate` by `filter` where it can; returns whether it could.
+fn apply(filter: &Expr, columns: &dyn ColumnRoles, predicate: &mut Predicate) -> bool {
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) if *op == Operator::And => {
+            // Each side narrows on its own; a side the storage cannot use is left to
+            // DataFusion.
+            let left = apply(left, columns, predicate);
+            let right = apply(right, columns, predicate);
+            left || right
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            match (
+                column_name(left),
+                literal(right),
+                column_name(right),
+                literal(left),
+            ) {
+                (Some(column), Some(value), _, _) => {
+                    compare(column, *op, value, columns, predicate)
+                }
+                (_, _, Some(column), Some(value)) => match op.swap() {
+                    Some(swapped) => compare(column, swapped, value, columns, predicate),
+                    None => false,
+                },
+                _ => false,
+            }
+        }
+        Expr::Between(between) => apply_between(between, columns, predicate),
+        Expr::InList(in_list) => apply_in_list(in_list, columns, predicate),
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
+            let Some(column) = column_name(inner).filter(|c| columns.is_tag(c)) else {
+                return false;
+            };
+            let key = column.to_owned();
+            predicate.tags.push(if matches!(filter, Expr::IsNull(_)) {
+                TagPredicate::IsNull { key }
+            } else {
+                TagPredicate::IsNotNull { key }
+            });
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `time BETWEEN low AND high`.
+fn apply_between(between: &Between, columns: &dyn ColumnRoles, predicate: &mut Predicate) -> bool {
+    let Between {
+        expr,
+        negated,
+        low,
+        high,
+    } = between;
+    let (Some(column), Some(low), Some(high)) = (column_name(expr), literal(low), literal(high))
+    else {
+        return false;
+    };
+    if *negated || !columns.is_time(column) {
+        return false;
+    }
+    match (timestamp_ns(low), timestamp_ns(high)) {
+        (Some(low), Some(high)) => {
+            narrow(predicate, TimeRange::new(low, high));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `tag [NOT] IN (values)`.
+fn apply_in_list(in_list: &InList, columns: &dyn ColumnRoles, predicate: &mut Predicate) -> bool {
+    let InList {
+        expr,
+        list,
+        negated,
+    } = in_list;
+    let Some(column) = column_name(expr).filter(|c| columns.is_tag(c)) else {
+        return false;
+    };
+    let values: Option<Vec<String>> = list.iter().map(|e| text(literal(e)?)).collect();
+    let Some(values) = values else {
+        return false;
+    };
+    let key = column.to_owned();
+    predicate.tags.push(if *negated {
+        TagPredicate::NotIn { key, values }
+    } else {
+        TagPredicate::In { key, values }
+    });
+    true
+}
+
+/// `column op value`.
+fn compare(
+    column: &str,
+    op: Operator,
+    value: &ScalarValue,
+    columns: &dyn ColumnRoles,
+    predicate: &mut Predicate,
+) -> bool {
+    if columns.is_time(column) {
+        let Some(ns) = timestamp_ns(value) else {
+            return false;
+        };
+        let range = match op {
+            Operator::Eq => TimeRange::new(ns, ns),
+            Operator::Gt => TimeRange::new(ns.saturating_add(1), i64::MAX),
+            Operator::GtEq => TimeRange::new(ns, i64::MAX),
+            Operator::Lt => TimeRange::new(i64::MIN, ns.saturating_sub(1)),
+            Operator::LtEq => TimeRange::new(i64::MIN, ns),
+            _ => return false,
+        };
+        narrow(predicate, range);
+        return true;
+    }
+    if !columns.is_tag(column) {
+        return false;
+    }
+    let key = column.to_owned();
+    let tag = match (op, text(value)) {
+        (Operator::Eq, Some(value)) => TagPredicate::Eq { key, value },
+        (Operator::NotEq, Some(value)) => TagPredicate::NotEq { key, value },
+        (Operator::RegexMatch | Operator::RegexNotMatch, Some(pattern)) => TagPredicate::Regex {
+            key,
+            pattern,
+            negated: op == Operator::RegexNotMatch,
+        },
+        _ => return false,
+    };
+    predicate.tags.push(tag);
+    true
+}
+
+fn narrow(predicate: &mut Predicate, range: TimeRange) {
+    predicate.time_range = predicate.time_range.intersect(&range);
+}
+
+/// The column an expression reads, looking through casts DataFusion adds for coercion.
+fn column_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Column(column) => Some(column.name.as_str()),
+        _ => None,
+    }
+}
+
+fn literal(expr: &Expr) -> Option<&ScalarValue> {
+    match expr {
+        Expr::Literal(value, _) => Some(value),
+        _ => None,
+    }
+}
+
+/// A literal as text, for tag comparisons; NULL and other types are not usable.
+fn text(value: &ScalarValue) -> Option<String> {
+    match value {
+        ScalarValue::Utf8(Some(v))
+        | ScalarValue::LargeUtf8(Some(v))
+        | ScalarValue::Utf8View(Some(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// A timestamp literal in nanoseconds since the epoch (any unit; time zones do not change
+/// the instant).
+fn timestamp_ns(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::TimestampNanosecond(Some(v), _) => Some(*v),
+        ScalarValue::TimestampMicrosecond(Some(v), _) => v.checked_mul(1_000),
+        ScalarValue::TimestampMillisecond(Some(v), _) => v.checked_mul(1_000_000),
+        ScalarValue::TimestampSecond(Some(v), _) => v.checked_mul(1_000_000_000),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::{col, lit};
+
+    struct Roles;
+
+    impl ColumnRoles for Roles {
+        fn is_time(&self, column: &str) -> bool {
+            column == "time"
+        }
+        fn is_tag(&self, column: &str) -> bool {
+            column == "host" || column == "region"
+        }
+    }
+
+    fn ts(ns: i64) -> Expr {
+        lit(ScalarValue::TimestampNanosecond(
+            Some(ns),
+            Some("UTC".into()),
+        ))
+    }
+
+    #[test]
+    fn time_bounds_intersect_and_flip_when_the_literal_is_on_the_left() {
+        let filters = vec![
+            col("time").gt_eq(ts(100)),
+            ts(200).gt(col("time")),
+            col("usage").gt(lit(5.0)),
+        ];
+        let predicate = predicate(&filters, &Roles);
+        assert_eq!(predicate.time_range, TimeRange::new(100, 199));
+        assert!(predicate.tags.is_empty());
+        assert!(is_prunable(&filters[0], &Roles));
+        assert!(is_prunable(&filters[1], &Roles));
+        assert!(!is_prunable(&filters[2], &Roles));
+    }
+
+    #[test]
+    fn between_and_microsecond_literals_convert_to_nanoseconds() {
+        let filter = col("time").between(
+            lit(ScalarValue::TimestampMicrosecond(Some(1), None)),
+            lit(ScalarValue::TimestampMicrosecond(Some(3), None)),
+        );
+        assert_eq!(
+            predicate(&[filter], &Roles).time_range,
+            TimeRange::new(1_000, 3_000)
+        );
+    }
+
+    #[test]
+    fn tag_predicates_cover_equality_lists_nulls_and_regexes() {
+        let filters = vec![
+            col("host")
+                .eq(lit("a"))
+                .and(col("region").not_eq(lit("eu"))),
+            col("region").in_list(vec![lit("us"), lit("ap")], false),
+            col("host").is_not_null(),
+            Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(col("host")),
+                Operator::RegexMatch,
+                Box::new(lit("^a")),
+            )),
+        ];
+        let tags = predicate(&filters, &Roles).tags;
+        let shown: Vec<String> = tags.iter().map(|t| format!("{t:?}")).collect();
+        assert_eq!(shown.len(), 5, "{shown:?}");
+        assert!(
+            matches!(&tags[0], TagPredicate::Eq { key, value } if key == "host" && value == "a")
+        );
+        assert!(matches!(&tags[1], TagPredicate::NotEq { key, .. } if key == "region"));
+        assert!(matches!(&tags[2], TagPredicate::In { values, .. } if values.len() == 2));
+        assert!(matches!(&tags[3], TagPredicate::IsNotNull { .. }));
+        assert!(matches!(
+            &tags[4],
+            TagPredicate::Regex { negated: false, .. }
+        ));
+    }
+
+    #[test]
+    fn what_the_storage_cannot_use_is_left_alone() {
+        let unusable = vec![
+            // OR cannot narrow a conjunction.
+            col("host").eq(lit("a")).or(col("host").eq(lit("b"))),
+            // A field, not a tag.
+            col("usage").eq(lit("a")),
+            // A tag compared with a non-text value or NULL.
+            col("host").eq(lit(1)),
+            col("host").eq(lit(ScalarValue::Utf8(None))),
+            // Ordering comparisons on tags.
+            col("host").gt(lit("a")),
+            // NOT BETWEEN.
+            col("time").not_between(ts(1), ts(2)),
+        ];
+        for filter in &unusable {
+            assert!(!is_prunable(filter, &Roles), "{filter}");
+        }
+        let predicate = predicate(&unusable, &Roles);
+        assert_eq!(predicate.time_range, TimeRange::ALL);
+        assert!(predicate.tags.is_empty());
+    }
+}

@@ -1,0 +1,258 @@
+//! The physical scan of a measurement: runs the storage engine's (blocking) [`Scan`] on a
+//! blocking thread and streams its record batches through a bounded channel, so a slow
+//! client holds at most [`SCAN_CHANNEL_BATCHES`] batches in memory and a dropped query stops
+//! the read. `EXPLAIN` shows the pushed-down predicate; `EXPLAIN ANALYZE` shows what the
+//! storage pruned (series, partitions, segments, chunks).
+//!
+//! [`Scan`]: rusts_storage::Scan
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+use rusts_storage::{ScanRequest, ScanStats, TagPredicate, TimeRange};
+use tokio::sync::mpsc;
+
+/// Batches buffered between the storage thread and the query.
+const SCAN_CHANNEL_BATCHES: usize = 2;
+
+/// Scan of one measurement; see the module documentation.
+#[derive(Debug)]
+pub(crate) struct MeasurementScanExec {
+    storage: Arc<rusts_storage::Engine>,
+    request: ScanRequest,
+    limit: Option<usize>,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl MeasurementScanExec {
+    pub(crate) fn new(
+        storage: Arc<rusts_storage::Engine>,
+        request: ScanRequest,
+        schema: SchemaRef,
+        limit: Option<usize>,
+    ) -> Self {
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Self {
+            storage,
+            request,
+            limit,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+}
+
+impl DisplayAs for MeasurementScanExec {
+    fn fmt_as(&self, format: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = display_name(&self.request.measurement);
+        match format {
+            DisplayFormatType::Default | DisplayFormatType::Verbose => {
+                write!(f, "MeasurementScanExec: measurement={name}")?;
+                let range = self.request.predicate.time_range;
+                if range != TimeRange::ALL {
+                    write!(f, ", time=[{}, {}]", range.min_ns, range.max_ns)?;
+                }
+                if !self.request.predicate.tags.is_empty() {
+                    let tags: Vec<String> =
+                        self.request.predicate.tags.iter().map(show_tag).collect();
+                    write!(f, ", tags=[{}]", tags.join(" AND "))?;
+                }
+                if let Some(columns) = &self.request.projection {
+                    write!(f, ", projection=[{}]", columns.join(", "))?;
+                }
+                if let Some(limit) = self.limit {
+                    write!(f, ", limit={limit}")?;
+                }
+                Ok(())
+            }
+            DisplayFormatType::TreeRender => writeln!(f, "measurement={name}"),
+        }
+    }
+}
+
+/// The measurement part of a storage name (`<database>\0<measurement>`).
+fn display_name(storage_name: &str) -> &str {
+    storage_name
+        .split_once('\0')
+        .map_or(storage_name, |(_, name)| name)
+}
+
+fn show_tag(predicate: &TagPredicate) -> String {
+    match predicate {
+        TagPredicate::Eq { key, value } => format!("{key} = '{value}'"),
+        TagPredicate::NotEq { key, value } => format!("{key} != '{value}'"),
+        TagPredicate::In { key, values } => format!("{key} IN ('{}')", values.join("', '")),
+        TagPredicate::NotIn { key, values } => {
+            format!("{key} NOT IN ('{}')", values.join("', '"))
+        }
+        TagPredicate::Regex {
+            key,
+            pattern,
+            negated,
+        } => format!("{key} {} '{pattern}'", if *negated { "!~" } else { "~" }),
+        TagPredicate::IsNull { key } => format!("{key} IS NULL"),
+        TagPredicate::IsNotNull { key } => format!("{key} IS NOT NULL"),
+    }
+}
+
+/// Counters of what the storage pruned, registered as plan metrics.
+struct PruningMetrics {
+    series_total: Count,
+    series_matched: Count,
+    partitions_total: Count,
+    partitions_pruned: Count,
+    segments_scanned: Count,
+    segments_pruned: Count,
+    chunks_read: Count,
+    chunks_pruned: Count,
+}
+
+impl PruningMetrics {
+    fn new(metrics: &ExecutionPlanMetricsSet, partition: usize) -> Self {
+        let counter = |name: &'static str| MetricBuilder::new(metrics).counter(name, partition);
+        Self {
+            series_total: counter("series_total"),
+            series_matched: counter("series_matched"),
+            partitions_total: counter("partitions_total"),
+            partitions_pruned: counter("partitions_pruned"),
+            segments_scanned: counter("segments_scanned"),
+            segments_pruned: counter("segments_pruned"),
+            chunks_read: counter("chunks_read"),
+            chunks_pruned: counter("chunks_pruned"),
+        }
+    }
+
+    fn record(&self, stats: &ScanStats) {
+        let add =
+            |count: &Count, value: u64| count.add(usize::try_from(value).unwrap_or(usize::MAX));
+        add(&self.series_total, stats.series_total);
+        add(&self.series_matched, stats.series_matched);
+        add(&self.partitions_total, stats.partitions_total);
+        add(
+            &self.partitions_pruned,
+            stats.partitions_pruned_by_time + stats.partitions_pruned_by_bloom,
+        );
+        add(&self.segments_scanned, stats.segments_scanned);
+        add(
+            &self.segments_pruned,
+            stats.segments_pruned_by_time + stats.segments_pruned_by_bloom,
+        );
+        add(&self.chunks_read, stats.chunks_read);
+        add(&self.chunks_pruned, stats.chunks_pruned_by_time);
+    }
+}
+
+impl ExecutionPlan for MeasurementScanExec {
+    fn name(&self) -> &'static str {
+        "MeasurementScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal(
+                "MeasurementScanExec has no children".to_owned(),
+            ))
+        }
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let schema = Arc::clone(self.properties.eq_properties.schema());
+        let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(SCAN_CHANNEL_BATCHES);
+        let storage = Arc::clone(&self.storage);
+        let request = self.request.clone();
+        let limit = self.limit;
+        let pruning = PruningMetrics::new(&self.metrics, partition);
+        tokio::task::spawn_blocking(move || {
+            read(&storage, &request, limit, &sender, &pruning);
+        });
+        let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|batch| (batch, receiver))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// Runs the scan on the current (blocking) thread, sending batches until the scan ends, the
+/// limit is reached or the receiver is gone.
+fn read(
+    storage: &rusts_storage::Engine,
+    request: &ScanRequest,
+    limit: Option<usize>,
+    sender: &mpsc::Sender<Result<RecordBatch>>,
+    pruning: &PruningMetrics,
+) {
+    let mut scan = match storage.scan(request) {
+        Ok(scan) => scan,
+        Err(error) => {
+            let _ = sender.blocking_send(Err(storage_error(error)));
+            return;
+        }
+    };
+    let mut remaining = limit.unwrap_or(usize::MAX);
+    while remaining > 0 {
+        let Some(batch) = scan.next() else { break };
+        let batch = batch.map_err(storage_error).map(|batch| {
+            let rows = batch.num_rows().min(remaining);
+            remaining -= rows;
+            batch.slice(0, rows)
+        });
+        let failed = batch.is_err();
+        if sender.blocking_send(batch).is_err() || failed {
+            break;
+        }
+    }
+    pruning.record(&scan.stats());
+}
+
+fn storage_error(error: rusts_storage::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}

@@ -1,0 +1,139 @@
+//! SQL over measurements written by line-protocol ingestion: DataFusion sessions see each
+//! database's measurements as tables, and time and tag filters reach the storage engine.
+
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::prelude::SessionContext;
+use rusts_planner::{Engine, FieldValue, StorageOptions, WritePoint, WriteRequest};
+
+const SECOND: i64 = 1_000_000_000;
+
+fn engine(dir: &std::path::Path) -> Engine {
+    Engine::open(StorageOptions {
+        data_dir: dir.to_owned(),
+        ..StorageOptions::default()
+    })
+    .unwrap()
+}
+
+/// Three hosts in two regions, one point per host every 10 s for 100 steps.
+fn write_cpu(engine: &Engine, database: &str) {
+    let mut points = Vec::new();
+    for step in 0..100_i64 {
+        for (host, region) in [("a", "eu"), ("b", "eu"), ("c", "us")] {
+            points.push(WritePoint {
+                measurement: "cpu".into(),
+                tags: vec![
+                    ("host".into(), host.into()),
+                    ("region".into(), region.into()),
+                ],
+                fields: vec![
+                    ("usage".into(), FieldValue::Float(step as f64)),
+                    ("count".into(), FieldValue::Integer(step)),
+                ],
+                timestamp_ns: step * 10 * SECOND,
+            });
+        }
+    }
+    let summary = engine
+        .ingest(WriteRequest {
+            database: database.into(),
+            points,
+        })
+        .unwrap();
+    assert_eq!(summary.points_written, 300);
+}
+
+async fn query(context: &SessionContext, sql: &str) -> String {
+    let batches = context.sql(sql).await.unwrap().collect().await.unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measurements_are_tables_with_time_tags_and_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    write_cpu(&engine, "rusts");
+    write_cpu(&engine, "other");
+    let session = engine.sql_session("rusts").unwrap();
+    let columns = query(
+        &session,
+        "SELECT column_name, data_type FROM information_schema.columns \
+         WHERE table_name = 'cpu' ORDER BY ordinal_position",
+    )
+    .await;
+    let expected = [
+        "| time        | Timestamp(ns, \"UTC\") |",
+        "| host        | Utf8                 |",
+        "| region      | Utf8                 |",
+        "| usage       | Float64              |",
+        "| count       | Int64                |",
+    ];
+    for line in expected {
+        assert!(columns.contains(line), "{line} missing from\n{columns}");
+    }
+    let result = query(
+        &session,
+        "SELECT host, count(*) AS n, max(usage) AS top FROM cpu \
+         WHERE region = 'eu' AND time >= '1970-01-01T00:05:00Z' GROUP BY host ORDER BY host",
+    )
+    .await;
+    assert_eq!(
+        result,
+        "+------+----+------+\n\
+         | host | n  | top  |\n\
+         +------+----+------+\n\
+         | a    | 70 | 99.0 |\n\
+         | b    | 70 | 99.0 |\n\
+         +------+----+------+"
+    );
+    // The other database's copy is separate: its own session sees 300 rows, and this one's
+    // catalog lists only its own tables.
+    let other = engine.sql_session("other").unwrap();
+    assert!(
+        query(&other, "SELECT count(*) FROM cpu")
+            .await
+            .contains("| 300 ")
+    );
+    let tables = query(&session, "SHOW TABLES").await;
+    assert!(
+        tables.contains("| rusts         | public             | cpu "),
+        "{tables}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_and_tag_filters_are_pushed_to_the_storage_and_shown_by_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    write_cpu(&engine, "rusts");
+    let session = engine.sql_session("rusts").unwrap();
+    let plan = query(
+        &session,
+        "EXPLAIN SELECT usage FROM cpu WHERE host = 'c' AND time < '1970-01-01T00:01:00Z'",
+    )
+    .await;
+    assert!(
+        plan.contains("MeasurementScanExec: measurement=cpu, time=[-9223372036854775808, 59999999999], tags=[host = 'c']"),
+        "{plan}"
+    );
+    let analyzed = query(
+        &session,
+        "EXPLAIN ANALYZE SELECT usage FROM cpu WHERE host = 'c' AND time < '1970-01-01T00:01:00Z'",
+    )
+    .await;
+    assert!(analyzed.contains("series_total=3"), "{analyzed}");
+    assert!(analyzed.contains("series_matched=1"), "{analyzed}");
+    let rows = query(
+        &session,
+        "SELECT count(*) AS n FROM cpu WHERE host = 'c' AND time < '1970-01-01T00:01:00Z'",
+    )
+    .await;
+    assert!(rows.contains("| 6 "), "{rows}");
+    // A filter the storage cannot use still filters (DataFusion keeps every filter).
+    let rows = query(
+        &session,
+        "SELECT count(*) AS n FROM cpu WHERE host = 'c' OR usage > 98",
+    )
+    .await;
+    assert!(rows.contains("| 102 "), "{rows}");
+}
