@@ -175,7 +175,8 @@ def main():
         with open(config, "w") as f:
             f.write(f"storage:\n  wal_durability: {args.durability}\n")
         results.append(run("rusts", [args.rusts, "--config", config, "--host", "127.0.0.1",
-                                     "--port", str(port), "--data-dir", os.path.join(directory, "rusts")],
+                                     "--port", str(port), "--pg-port", "0",
+                                     "--data-dir", os.path.join(directory, "rusts")],
                            port, "/health", batches, points, args.connections, directory))
         if args.victoria_metrics:
             port = free_port()

@@ -28,6 +28,10 @@ pub(crate) struct ServerConfig {
     pub(crate) host: String,
     /// HTTP port (InfluxDB line protocol, health, metrics). Default 8086; 0 picks a free port.
     pub(crate) port: u16,
+    /// Postgres wire protocol port (SQL). Default 5432; 0 picks a free port.
+    pub(crate) pg_port: u16,
+    /// Open Postgres connections at most. Default 100, as Postgres's `max_connections`.
+    pub(crate) max_connections: usize,
     /// Largest HTTP request body in bytes, counted after gzip decoding. Default 10 MiB.
     pub(crate) max_body_size: usize,
 }
@@ -37,6 +41,8 @@ impl Default for ServerConfig {
         Self {
             host: "0.0.0.0".into(),
             port: 8086,
+            pg_port: 5432,
+            max_connections: 100,
             max_body_size: 10 << 20,
         }
     }
@@ -154,6 +160,9 @@ impl Config {
                 "server.host must be an IP address or localhost, not {:?}",
                 self.server.host
             );
+        }
+        if self.server.max_connections == 0 {
+            bail!("server.max_connections must be at least 1");
         }
         if self.server.max_body_size < 1024 {
             bail!("server.max_body_size must be at least 1024 bytes");

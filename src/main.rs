@@ -1,7 +1,7 @@
 //! `rusts`: the RusTs server binary. Reads `rusts.yml` and the command line, installs
-//! tracing, opens the engine, serves HTTP (InfluxDB line protocol and monitoring), and on
-//! SIGINT or SIGTERM stops accepting, finishes requests in flight, flushes and exits 0.
-//! The Postgres listener arrives with its issue and will start beside the HTTP one.
+//! tracing, opens the engine, serves HTTP (InfluxDB line protocol and monitoring) and the
+//! Postgres wire protocol (SQL), and on SIGINT or SIGTERM stops accepting, finishes HTTP
+//! requests in flight, closes SQL connections, flushes and exits 0.
 
 mod config;
 
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use rusts_planner::Engine;
-use rusts_wire::HttpOptions;
+use rusts_wire::{HttpOptions, PgServerOptions, SessionFactory};
 
 use crate::config::Config;
 
@@ -40,6 +40,9 @@ struct Args {
     /// HTTP port (overrides `server.port`; 0 picks a free port).
     #[arg(long)]
     port: Option<u16>,
+    /// Postgres wire protocol port (overrides `server.pg_port`; 0 picks a free port).
+    #[arg(long)]
+    pg_port: Option<u16>,
     /// Write the default configuration to `--config` (or `rusts.yml`) and exit; refuses to
     /// overwrite an existing file.
     #[arg(long)]
@@ -85,6 +88,9 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
     if let Some(port) = args.port {
         config.server.port = port;
     }
+    if let Some(port) = args.pg_port {
+        config.server.pg_port = port;
+    }
     config.validate().context("invalid command-line value")?;
     Ok(config)
 }
@@ -103,26 +109,47 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.server.host
     };
     let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind((host, config.server.port))
-        .await
-        .with_context(|| format!("binding HTTP to {host}:{}", config.server.port))?;
-    let http_address = listener
+    let bind = |port: u16, what: &'static str| {
+        let address = (host.to_owned(), port);
+        async move {
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding {what} to {host}:{port}"))
+        }
+    };
+    let http_listener = bind(config.server.port, "HTTP").await?;
+    let pg_listener = bind(config.server.pg_port, "Postgres").await?;
+    let http_address = http_listener
         .local_addr()
         .context("reading the bound HTTP address")?;
+    let pg_address = pg_listener
+        .local_addr()
+        .context("reading the bound Postgres address")?;
     tracing::info!(
         http = %http_address,
+        postgres = %pg_address,
         data_dir = %config.storage.data_dir.display(),
         wal_durability = ?config.storage.wal_durability,
         version = env!("CARGO_PKG_VERSION"),
         "rusts listening"
     );
-    warn_if_exposed(http_address);
+    warn_if_exposed(http_address, "HTTP", "write");
+    warn_if_exposed(pg_address, "Postgres", "read and write with SQL");
+    let on_stop = broadcast(shutdown);
     let http = HttpOptions {
         body_bytes_max: config.server.max_body_size,
     };
-    rusts_wire::serve_http(listener, Arc::clone(&engine), http, shutdown)
-        .await
-        .context("serving HTTP")?;
+    let pg = PgServerOptions {
+        connections_max: config.server.max_connections,
+        ..PgServerOptions::default()
+    };
+    let sessions: Arc<dyn SessionFactory> = Arc::clone(&engine) as Arc<dyn SessionFactory>;
+    let (http_result, pg_result) = tokio::join!(
+        rusts_wire::serve_http(http_listener, Arc::clone(&engine), http, on_stop()),
+        rusts_wire::serve_pg(pg_listener, sessions, pg, on_stop()),
+    );
+    http_result.context("serving HTTP")?;
+    pg_result.context("serving Postgres")?;
     tracing::info!("listeners stopped; flushing");
     tokio::task::spawn_blocking(move || close(engine))
         .await
@@ -131,23 +158,56 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn warn_if_exposed(address: SocketAddr) {
+fn warn_if_exposed(address: SocketAddr, listener: &str, what: &str) {
     if !address.ip().is_loopback() {
         tracing::warn!(
-            http = %address,
-            "the HTTP listener accepts writes from the network and authentication is not \
-             available yet: anyone who reaches this port can write; bind 127.0.0.1 \
+            address = %address,
+            "the {listener} listener accepts connections from the network and authentication \
+             is not available yet: anyone who reaches this port can {what}; bind 127.0.0.1 \
              (server.host or --host) unless the network is trusted"
         );
     }
 }
 
-fn close(engine: Arc<Engine>) -> anyhow::Result<()> {
-    match Arc::try_unwrap(engine) {
-        Ok(engine) => engine.close().context("closing the engine"),
-        // Graceful shutdown waited for every request, so this is not expected; the WAL
-        // still holds everything acknowledged.
-        Err(_) => bail!("engine still in use at shutdown; the WAL holds acknowledged writes"),
+/// Lets one signal stop several listeners: each call of the returned closure gives a future
+/// that completes once `signal` has.
+fn broadcast(
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
+    move || {
+        let mut stopped = stopped.clone();
+        Box::pin(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+    }
+}
+
+/// How long closing waits for the last SQL sessions (aborted at shutdown) to let go of the
+/// engine before giving up on the flush.
+const SESSIONS_GONE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn close(mut engine: Arc<Engine>) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + SESSIONS_GONE_TIMEOUT;
+    loop {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => return engine.close().context("closing the engine"),
+            Err(shared) if std::time::Instant::now() < deadline => {
+                engine = shared;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // Nothing is lost: the WAL holds everything acknowledged and is replayed at the
+            // next start.
+            Err(_) => bail!(
+                "engine still in use {}s after shutdown; not flushed, the WAL keeps \
+                 acknowledged writes",
+                SESSIONS_GONE_TIMEOUT.as_secs()
+            ),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 
 def start(binary, data_dir):
     server = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir],
+        [binary, "--host", "127.0.0.1", "--port", "0", "--pg-port", "0", "--data-dir", data_dir],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     for line in server.stdout:

@@ -15,6 +15,8 @@ use std::time::Duration;
 pub(crate) struct Server {
     child: Option<Child>,
     pub(crate) http: String,
+    /// The Postgres listener, `host:port`.
+    pub(crate) pg: String,
     pub(crate) data_dir: PathBuf,
     _temporary: Option<tempfile::TempDir>,
     log: mpsc::Receiver<String>,
@@ -36,7 +38,15 @@ impl Server {
         std::fs::create_dir_all(data_dir.parent().expect("parent")).expect("parent directory");
         std::fs::write(&config, extra_config).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_rusts"))
-            .args(["--host", "127.0.0.1", "--port", "0", "--config"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--pg-port",
+                "0",
+                "--config",
+            ])
             .arg(&config)
             .arg("--data-dir")
             .arg(data_dir)
@@ -50,26 +60,37 @@ impl Server {
         let mut server = Self {
             child: Some(child),
             http: String::new(),
+            pg: String::new(),
             data_dir: data_dir.to_owned(),
             _temporary: None,
             log,
         };
-        server.http = server.wait_for_address();
+        (server.http, server.pg) = server.wait_for_addresses();
         server.wait_until_healthy();
         server
     }
 
-    fn wait_for_address(&mut self) -> String {
+    /// The HTTP URL and the Postgres `host:port` from the startup line.
+    fn wait_for_addresses(&mut self) -> (String, String) {
+        let value = |line: &str, key: &str| {
+            let at = line.find(key)? + key.len();
+            line[at..].split_whitespace().next().map(str::to_owned)
+        };
         loop {
             let line = self
                 .log
                 .recv_timeout(Duration::from_secs(60))
                 .expect("no startup line");
-            if let Some(at) = line.find("http=") {
-                let address = line[at + 5..].split_whitespace().next().expect("address");
-                return format!("http://{address}");
+            if let (Some(http), Some(pg)) = (value(&line, "http="), value(&line, "postgres=")) {
+                return (format!("http://{http}"), pg);
             }
         }
+    }
+
+    /// A `tokio-postgres` connection string for database `database`.
+    pub(crate) fn pg_config(&self, database: &str) -> String {
+        let (host, port) = self.pg.rsplit_once(':').expect("host:port");
+        format!("host={host} port={port} user=rusts dbname={database}")
     }
 
     fn wait_until_healthy(&self) {

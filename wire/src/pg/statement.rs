@@ -1,0 +1,232 @@
+//! SQL text to statements: parsing with the Postgres dialect, telling session commands from
+//! DataFusion statements, choosing the `CommandComplete` tag, and describing parameters and
+//! result columns for the extended protocol.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use pgwire::api::Type;
+
+use crate::pg::column_names::{postgres_column_names, rename_columns};
+use crate::pg::error::{Error, Result};
+use crate::pg::limits::{SQL_BYTES_MAX, STATEMENTS_PER_QUERY_MAX};
+use crate::pg::session::Session;
+use crate::pg::session_command::SessionCommand;
+
+/// Parser nesting depth; DataFusion's default. Deeper input is refused (54001) rather than
+/// risking the stack on hostile SQL.
+const PARSER_RECURSION_MAX: usize = 50;
+
+/// Splits `sql` into statements, refusing more than `STATEMENTS_PER_QUERY_MAX`.
+pub(crate) fn parse_statements(sql: &str) -> Result<Vec<DFStatement>> {
+    if sql.len() > SQL_BYTES_MAX {
+        return Err(Error::LimitExceeded {
+            what: "SQL text bytes",
+            limit: SQL_BYTES_MAX,
+        });
+    }
+    let dialect = PostgreSqlDialect {};
+    let statements = DFParserBuilder::new(sql)
+        .with_dialect(&dialect)
+        .with_recursion_limit(PARSER_RECURSION_MAX)
+        .build()?
+        .parse_statements()?;
+    if statements.len() > STATEMENTS_PER_QUERY_MAX {
+        return Err(Error::LimitExceeded {
+            what: "statements in one query",
+            limit: STATEMENTS_PER_QUERY_MAX,
+        });
+    }
+    Ok(statements.into())
+}
+
+/// How a DataFusion statement completes, which decides its `CommandComplete` tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Completion {
+    /// Returns rows; `counted` tags append the row count (`SELECT 3`, not `EXPLAIN`).
+    Rows { tag: &'static str, counted: bool },
+    /// Returns DataFusion's one-row `count` batch: `INSERT 0 3`, `UPDATE 3`, `DELETE 3`.
+    Affected { tag: &'static str },
+    /// Returns nothing worth sending: `CREATE TABLE`, `DROP VIEW`.
+    Command { tag: String },
+}
+
+impl Completion {
+    pub(crate) fn returns_rows(&self) -> bool {
+        matches!(self, Self::Rows { .. })
+    }
+}
+
+/// The completion of a statement DataFusion runs, judged from its syntax.
+pub(crate) fn completion_of(statement: &DFStatement) -> Completion {
+    let rows = |tag| Completion::Rows {
+        tag,
+        counted: false,
+    };
+    let command = |tag: &str| Completion::Command {
+        tag: tag.to_owned(),
+    };
+    let statement = match statement {
+        DFStatement::Statement(statement) => statement.as_ref(),
+        DFStatement::Explain(_) => return rows("EXPLAIN"),
+        DFStatement::CreateExternalTable(_) => return command("CREATE EXTERNAL TABLE"),
+        DFStatement::CopyTo(_) => return Completion::Affected { tag: "COPY" },
+        DFStatement::Reset(_) => return command("RESET"),
+    };
+    match statement {
+        Statement::Query(_) => Completion::Rows {
+            tag: "SELECT",
+            counted: true,
+        },
+        Statement::Insert(_) => Completion::Affected { tag: "INSERT" },
+        Statement::Update(_) => Completion::Affected { tag: "UPDATE" },
+        Statement::Delete(_) => Completion::Affected { tag: "DELETE" },
+        Statement::Explain { .. } | Statement::ExplainTable { .. } => rows("EXPLAIN"),
+        Statement::ShowTables { .. } | Statement::ShowColumns { .. } => rows("SHOW"),
+        Statement::Execute { .. } => Completion::Rows {
+            tag: "SELECT",
+            counted: true,
+        },
+        Statement::CreateTable(_) => command("CREATE TABLE"),
+        Statement::CreateView(_) => command("CREATE VIEW"),
+        Statement::CreateSchema { .. } => command("CREATE SCHEMA"),
+        Statement::CreateDatabase { .. } => command("CREATE DATABASE"),
+        Statement::CreateFunction(_) => command("CREATE FUNCTION"),
+        Statement::CreateIndex(_) => command("CREATE INDEX"),
+        Statement::AlterTable(_) => command("ALTER TABLE"),
+        Statement::Truncate(_) => command("TRUNCATE TABLE"),
+        Statement::Prepare { .. } => command("PREPARE"),
+        Statement::Drop { object_type, .. } => command(&format!("DROP {object_type}")),
+        // Anything else takes its tag from its leading keyword, as Postgres tags do.
+        other => command(&leading_keyword(&other.to_string())),
+    }
+}
+
+fn leading_keyword(sql: &str) -> String {
+    sql.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+/// What a `Parse` stores: the statement plus what `Describe` reports about it.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedStatement {
+    pub(crate) kind: StatementKind,
+    /// Parameter types, `$1` first: declared by the client, else inferred, else `text`.
+    pub(crate) parameter_types: Vec<Type>,
+    /// The type DataFusion inferred for each parameter; bound values are cast to it.
+    pub(crate) parameter_data_types: Vec<Option<DataType>>,
+    /// Result columns, or `None` when the statement returns no rows (`NoData`).
+    pub(crate) columns: Option<SchemaRef>,
+}
+
+/// A statement for the session, or one for DataFusion (re-planned at each execution, so a
+/// table created or dropped after `Parse` is seen).
+#[derive(Debug, Clone)]
+pub(crate) enum StatementKind {
+    Session(SessionCommand),
+    Query {
+        statement: DFStatement,
+        completion: Completion,
+    },
+}
+
+/// Plans `statement` on the session's DataFusion context.
+pub(crate) async fn plan_statement(
+    session: &Session,
+    statement: DFStatement,
+) -> Result<LogicalPlan> {
+    let state = session.context().state();
+    Ok(state.statement_to_plan(statement).await?)
+}
+
+/// Parses one statement for the extended protocol (`Parse`), describing its parameters and
+/// columns. `declared` are the parameter types the client sent (`None` for "infer").
+pub(crate) async fn prepare(
+    session: &Session,
+    sql: &str,
+    declared: &[Option<Type>],
+) -> Result<Option<PreparedStatement>> {
+    let mut statements = parse_statements(sql)?;
+    if statements.len() > 1 {
+        return Err(Error::MultipleStatements);
+    }
+    let Some(statement) = statements.pop() else {
+        return Ok(None);
+    };
+    if let Some(command) = SessionCommand::from_statement(&statement)? {
+        let columns = command.columns()?;
+        let kind = StatementKind::Session(command);
+        let prepared = PreparedStatement {
+            kind,
+            parameter_types: Vec::new(),
+            parameter_data_types: Vec::new(),
+            columns,
+        };
+        return Ok(Some(prepared));
+    }
+    let completion = completion_of(&statement);
+    let plan = plan_statement(session, statement.clone()).await?;
+    let parameter_data_types = inferred_parameter_types(&plan)?;
+    let count = parameter_data_types.len().max(declared.len());
+    let parameter_types = (0..count)
+        .map(|index| {
+            let declared = declared.get(index).cloned().flatten();
+            let inferred = parameter_data_types.get(index).cloned().flatten();
+            declared
+                .unwrap_or_else(|| inferred.map_or(Type::TEXT, |data_type| pg_type_of(&data_type)))
+        })
+        .collect();
+    let names = postgres_column_names(&statement);
+    let columns = completion.returns_rows().then(|| {
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        rename_columns(&schema, names.as_deref())
+    });
+    let kind = StatementKind::Query {
+        statement,
+        completion,
+    };
+    Ok(Some(PreparedStatement {
+        kind,
+        parameter_types,
+        parameter_data_types,
+        columns,
+    }))
+}
+
+/// DataFusion's inferred type for each `$n`, indexed `n - 1`; gaps are `None`.
+fn inferred_parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    let by_name = plan.get_parameter_types()?;
+    let mut by_position: Vec<Option<DataType>> = Vec::new();
+    for (name, data_type) in by_name {
+        let Some(position) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+            return Err(Error::NotSupported {
+                what: format!("parameter name {name}"),
+            });
+        };
+        if position == 0 || position > u16::MAX as usize {
+            return Err(Error::NotSupported {
+                what: format!("parameter {name}"),
+            });
+        }
+        if by_position.len() < position {
+            by_position.resize(position, None);
+        }
+        by_position[position - 1] = data_type;
+    }
+    Ok(by_position)
+}
+
+/// The Postgres type clients see for an inferred parameter type; text when we have no match.
+fn pg_type_of(data_type: &DataType) -> Type {
+    match data_type {
+        // Postgres has no 1-byte integer; int2 is the smallest that round-trips.
+        DataType::Int8 => Type::INT2,
+        other => arrow_pg::datatypes::into_pg_type(other).unwrap_or(Type::TEXT),
+    }
+}
