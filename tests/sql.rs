@@ -43,7 +43,7 @@ async fn check_queries(client: &Client) {
     );
     let row = client
         .query_one(
-            "SELECT count(*) FROM cpu WHERE time >= '2023-11-14T22:13:25Z'",
+            "SELECT count(*) FROM cpu WHERE time >= '2023-11-14T22:13:25Z' AND host <> 'd'",
             &[],
         )
         .await
@@ -89,9 +89,34 @@ async fn line_protocol_data_is_queryable_over_the_postgres_wire_across_restarts(
         error.code(),
         Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE)
     );
+    // Writes in SQL: command tags carry the row counts, and the rows persist like
+    // line-protocol rows.
+    let inserted = client
+        .execute(
+            "INSERT INTO cpu (time, host, region, usage, count) \
+             VALUES ('2023-11-14T22:14:00Z', 'd', 'us', 1.25, 7), \
+                    ('2023-11-14T22:14:10Z', 'd', 'us', 2.25, 8)",
+            &[],
+        )
+        .await
+        .expect("insert");
+    assert_eq!(inserted, 2);
+    let deleted = client
+        .execute(
+            "DELETE FROM cpu WHERE host = 'd' AND time > '2023-11-14T22:14:05Z'",
+            &[],
+        )
+        .await
+        .expect("delete");
+    assert_eq!(deleted, 1);
     drop((client, other));
     let stopped = server.stop();
     let server = Server::start_in(&stopped.data_dir, "");
     let client = connect(&server, "telegraf").await;
     check_queries(&client).await;
+    let row = client
+        .query_one("SELECT sum(usage), count(*) FROM cpu WHERE host = 'd'", &[])
+        .await
+        .expect("rows written in SQL after restart");
+    assert_eq!((row.get::<_, f64>(0), row.get::<_, i64>(1)), (1.25, 1));
 }

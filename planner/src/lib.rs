@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod dml;
 mod error;
 mod pushdown;
 mod scan_exec;

@@ -20,6 +20,17 @@ pub(crate) fn is_prunable(filter: &Expr, columns: &dyn ColumnRoles) -> bool {
     apply(filter, columns, &mut predicate)
 }
 
+/// Whether the storage selects exactly the rows `filter` keeps (every part of it is a time
+/// bound or a tag predicate), so a DELETE may hand it over whole.
+pub(crate) fn is_exact(filter: &Expr, columns: &dyn ColumnRoles) -> bool {
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) if *op == Operator::And => {
+            is_exact(left, columns) && is_exact(right, columns)
+        }
+        other => is_prunable(other, columns),
+    }
+}
+
 /// The storage predicate implied by all of `filters` (their conjunction).
 pub(crate) fn predicate(filters: &[Expr], columns: &dyn ColumnRoles) -> Predicate {
     let mut predicate = Predicate::default();
@@ -299,7 +310,14 @@ mod tests {
         ];
         for filter in &unusable {
             assert!(!is_prunable(filter, &Roles), "{filter}");
+            assert!(!is_exact(filter, &Roles), "{filter}");
         }
+        // A conjunction is exact only if every part is.
+        let mixed = col("host").eq(lit("a")).and(col("usage").gt(lit(1.0)));
+        assert!(is_prunable(&mixed, &Roles));
+        assert!(!is_exact(&mixed, &Roles));
+        let both = col("host").eq(lit("a")).and(col("time").lt(ts(5)));
+        assert!(is_exact(&both, &Roles));
         let predicate = predicate(&unusable, &Roles);
         assert_eq!(predicate.time_range, TimeRange::ALL);
         assert!(predicate.tags.is_empty());

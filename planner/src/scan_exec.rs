@@ -25,6 +25,8 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use rusts_storage::{ScanRequest, ScanStats, TagPredicate, TimeRange};
+
+use crate::dml::display_name;
 use tokio::sync::mpsc;
 
 /// Batches buffered between the storage thread and the query.
@@ -89,13 +91,6 @@ impl DisplayAs for MeasurementScanExec {
             DisplayFormatType::TreeRender => writeln!(f, "measurement={name}"),
         }
     }
-}
-
-/// The measurement part of a storage name (`<database>\0<measurement>`).
-fn display_name(storage_name: &str) -> &str {
-    storage_name
-        .split_once('\0')
-        .map_or(storage_name, |(_, name)| name)
 }
 
 fn show_tag(predicate: &TagPredicate) -> String {

@@ -8,12 +8,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
-use datafusion::common::Result;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use rusts_storage::ScanRequest;
 
+use crate::dml::{DeleteExec, MeasurementSink};
 use crate::pushdown::{self, ColumnRoles};
 use crate::scan_exec::MeasurementScanExec;
 
@@ -53,6 +56,12 @@ impl ColumnRoles for MeasurementTable {
     }
 }
 
+impl MeasurementTable {
+    fn measurement(&self) -> &str {
+        crate::dml::display_name(&self.storage_name)
+    }
+}
+
 #[async_trait]
 impl TableProvider for MeasurementTable {
     fn schema(&self) -> SchemaRef {
@@ -77,6 +86,56 @@ impl TableProvider for MeasurementTable {
                 }
             })
             .collect())
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return Err(DataFusionError::NotImplemented(format!(
+                "{insert_op} on measurement {}: only INSERT INTO is supported",
+                self.measurement()
+            )));
+        }
+        // The sink declares every column nullable so that a row without `time` reaches it
+        // and is refused with Postgres's wording, naming the column, rather than
+        // DataFusion's generic constraint message naming a column index.
+        let fields: Vec<_> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| field.as_ref().clone().with_nullable(true))
+            .collect();
+        let sink = MeasurementSink::new(
+            Arc::clone(&self.storage),
+            self.storage_name.clone(),
+            Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
+            self.tags.clone(),
+        );
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    async fn delete_from(
+        &self,
+        _state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(filter) = filters.iter().find(|f| !pushdown::is_exact(f, self)) {
+            return Err(DataFusionError::NotImplemented(format!(
+                "DELETE on measurement {} takes only time ranges and tag comparisons \
+                 (=, <>, IN, ~, IS NULL) joined by AND; {filter} is not one",
+                self.measurement()
+            )));
+        }
+        let predicate = pushdown::predicate(&filters, self);
+        Ok(Arc::new(DeleteExec::new(
+            Arc::clone(&self.storage),
+            self.storage_name.clone(),
+            predicate,
+        )))
     }
 
     async fn scan(

@@ -137,3 +137,84 @@ async fn time_and_tag_filters_are_pushed_to_the_storage_and_shown_by_explain() {
     .await;
     assert!(rows.contains("| 102 "), "{rows}");
 }
+
+async fn run(context: &SessionContext, sql: &str) -> datafusion::common::Result<String> {
+    let batches = context.sql(sql).await?.collect().await?;
+    Ok(pretty_format_batches(&batches)?.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insert_and_delete_in_sql_are_the_same_data_as_line_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    write_cpu(&engine, "rusts");
+    let session = engine.sql_session("rusts").unwrap();
+    // INSERT … VALUES: a new series (host d) and an overwrite of host a at t=0 (same series
+    // and time: newest wins per field, the other field stays).
+    let inserted = query(
+        &session,
+        "INSERT INTO cpu (time, host, region, usage) VALUES \
+         ('1970-01-01T00:00:00Z', 'd', 'us', 1.5), ('1970-01-01T00:00:00Z', 'a', 'eu', 42.0)",
+    )
+    .await;
+    assert!(inserted.contains("| 2     |"), "{inserted}");
+    let rows = query(
+        &session,
+        "SELECT host, usage, count FROM cpu WHERE time = '1970-01-01T00:00:00Z' ORDER BY host",
+    )
+    .await;
+    assert_eq!(
+        rows,
+        "+------+-------+-------+\n\
+         | host | usage | count |\n\
+         +------+-------+-------+\n\
+         | a    | 42.0  | 0     |\n\
+         | b    | 0.0   | 0     |\n\
+         | c    | 0.0   | 0     |\n\
+         | d    | 1.5   |       |\n\
+         +------+-------+-------+"
+    );
+    // INSERT … SELECT copies host c's rows to a new host.
+    query(
+        &session,
+        "INSERT INTO cpu SELECT time, 'e' AS host, region, usage, count FROM cpu WHERE host = 'c'",
+    )
+    .await;
+    assert!(
+        query(&session, "SELECT count(*) FROM cpu WHERE host = 'e'")
+            .await
+            .contains("| 100 ")
+    );
+    // DELETE by tag and time range; the count is the rows removed.
+    let deleted = query(
+        &session,
+        "DELETE FROM cpu WHERE host = 'e' AND time < '1970-01-01T00:01:40Z'",
+    )
+    .await;
+    assert!(deleted.contains("| 10    |"), "{deleted}");
+    assert!(
+        query(&session, "SELECT count(*) FROM cpu WHERE host = 'e'")
+            .await
+            .contains("| 90 ")
+    );
+    // What the storage cannot delete exactly is refused, and nothing is deleted.
+    let error = run(&session, "DELETE FROM cpu WHERE usage > 50")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("DELETE on measurement cpu takes only time ranges"),
+        "{error}"
+    );
+    // A row without time is refused with Postgres's not-null wording.
+    let error = run(&session, "INSERT INTO cpu (host, usage) VALUES ('z', 1.0)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("time"), "{error}");
+    assert!(
+        query(&session, "SELECT count(*) FROM cpu")
+            .await
+            .contains("| 391 ")
+    );
+}
