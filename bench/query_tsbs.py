@@ -673,6 +673,7 @@ def clickhouse_config(directory, http_port, tcp_port):
   <http_port>{http_port}</http_port>
   <tcp_port>{tcp_port}</tcp_port>
   <listen_host>127.0.0.1</listen_host>
+  <keep_alive_timeout>3600</keep_alive_timeout>
   <path>{directory}/data/</path>
   <tmp_path>{directory}/tmp/</tmp_path>
   <user_files_path>{directory}/user_files/</user_files_path>

@@ -99,7 +99,7 @@ impl MeasurementSink {
                     row_fields.iter().copied(),
                     time.value(row),
                 )
-                .map_err(|error| DataFusionError::External(Box::new(error)))?;
+                .map_err(|error| engine_error(error, &self.storage_name))?;
         }
         Ok(points)
     }
@@ -126,6 +126,15 @@ fn field_value(column: &dyn Array, row: usize) -> Result<Option<FieldRef<'_>>> {
 
 fn plan_error(message: &str) -> DataFusionError {
     DataFusionError::Plan(message.to_owned())
+}
+
+/// A storage error as DataFusion carries it: wrapped in the planner's error (whose kind the
+/// wire maps to a SQLSTATE), with measurement names shown without their database prefix.
+pub(crate) fn engine_error(error: rusts_storage::Error, storage_name: &str) -> DataFusionError {
+    let database = storage_name
+        .split_once('\0')
+        .map_or("", |(database, _)| database);
+    DataFusionError::External(Box::new(crate::Error::from(error).unqualified(database)))
 }
 
 /// The measurement part of a storage name (`<database>\0<measurement>`).
@@ -164,7 +173,7 @@ impl DataSink for MeasurementSink {
             let summary = tokio::task::spawn_blocking(move || storage.write_batch(&points))
                 .await
                 .map_err(|error| DataFusionError::External(Box::new(error)))?
-                .map_err(|error| DataFusionError::External(Box::new(error)))?;
+                .map_err(|error| engine_error(error, &self.storage_name))?;
             written += summary.points;
         }
         Ok(written)
@@ -266,13 +275,14 @@ impl ExecutionPlan for DeleteExec {
         let predicate = self.predicate.clone();
         let schema = count_schema();
         let output = Arc::clone(&schema);
+        let name = self.storage_name.clone();
         let delete = async move {
             let rows = tokio::task::spawn_blocking(move || {
                 count_and_delete(&storage, &storage_name, predicate)
             })
             .await
             .map_err(|error| DataFusionError::External(Box::new(error)))?
-            .map_err(|error| DataFusionError::External(Box::new(error)))?;
+            .map_err(|error| engine_error(error, &name))?;
             RecordBatch::try_new(output, vec![Arc::new(UInt64Array::from(vec![rows]))])
                 .map_err(DataFusionError::from)
         };

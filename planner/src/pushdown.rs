@@ -50,6 +50,20 @@ fn apply(filter: &Expr, columns: &dyn ColumnRoles, predicate: &mut Predicate) ->
             let right = apply(right, columns, predicate);
             left || right
         }
+        Expr::BinaryExpr(BinaryExpr { op, .. }) if *op == Operator::Or => {
+            // DataFusion rewrites a short `tag IN (…)` into `tag = … OR tag = …`.
+            let Some((column, values)) = equality_alternatives(filter) else {
+                return false;
+            };
+            if !columns.is_tag(column) {
+                return false;
+            }
+            predicate.tags.push(TagPredicate::In {
+                key: column.to_owned(),
+                values,
+            });
+            true
+        }
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             match (
                 column_name(left),
@@ -82,6 +96,37 @@ fn apply(filter: &Expr, columns: &dyn ColumnRoles, predicate: &mut Predicate) ->
             true
         }
         _ => false,
+    }
+}
+
+/// `c = 'x' OR c = 'y' OR …` on one column: the column and the values.
+fn equality_alternatives(expr: &Expr) -> Option<(&str, Vec<String>)> {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) if *op == Operator::Or => {
+            let (column, mut values) = equality_alternatives(left)?;
+            let (other, more) = equality_alternatives(right)?;
+            if column != other {
+                return None;
+            }
+            values.extend(more);
+            Some((column, values))
+        }
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => match (
+            column_name(left),
+            literal(right),
+            column_name(right),
+            literal(left),
+        ) {
+            (Some(column), Some(value), _, _) | (_, _, Some(column), Some(value)) => {
+                Some((column, vec![text(value)?]))
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -294,10 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn alternatives_of_one_tag_become_an_in_list() {
+        let filter = col("region")
+            .eq(lit("eu"))
+            .or(col("region").eq(lit("ap")))
+            .or(lit("us").eq(col("region")));
+        let tags = predicate(&[filter], &Roles).tags;
+        assert!(
+            matches!(&tags[..], [TagPredicate::In { key, values }]
+                if key == "region" && values == &["eu", "ap", "us"]),
+            "{tags:?}"
+        );
+    }
+
+    #[test]
     fn what_the_storage_cannot_use_is_left_alone() {
         let unusable = vec![
-            // OR cannot narrow a conjunction.
-            col("host").eq(lit("a")).or(col("host").eq(lit("b"))),
+            // OR across columns, or with a non-equality, cannot narrow the scan.
+            col("host").eq(lit("a")).or(col("region").eq(lit("b"))),
+            col("host").eq(lit("a")).or(col("host").gt(lit("b"))),
             // A field, not a tag.
             col("usage").eq(lit("a")),
             // A tag compared with a non-text value or NULL.

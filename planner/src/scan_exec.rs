@@ -26,7 +26,7 @@ use datafusion::physical_plan::{
 };
 use rusts_storage::{ScanRequest, ScanStats, TagPredicate, TimeRange};
 
-use crate::dml::display_name;
+use crate::dml::{display_name, engine_error};
 use tokio::sync::mpsc;
 
 /// Batches buffered between the storage thread and the query.
@@ -228,26 +228,24 @@ fn read(
     let mut scan = match storage.scan(request) {
         Ok(scan) => scan,
         Err(error) => {
-            let _ = sender.blocking_send(Err(storage_error(error)));
+            let _ = sender.blocking_send(Err(engine_error(error, &request.measurement)));
             return;
         }
     };
     let mut remaining = limit.unwrap_or(usize::MAX);
     while remaining > 0 {
         let Some(batch) = scan.next() else { break };
-        let batch = batch.map_err(storage_error).map(|batch| {
-            let rows = batch.num_rows().min(remaining);
-            remaining -= rows;
-            batch.slice(0, rows)
-        });
+        let batch = batch
+            .map_err(|error| engine_error(error, &request.measurement))
+            .map(|batch| {
+                let rows = batch.num_rows().min(remaining);
+                remaining -= rows;
+                batch.slice(0, rows)
+            });
         let failed = batch.is_err();
         if sender.blocking_send(batch).is_err() || failed {
             break;
         }
     }
     pruning.record(&scan.stats());
-}
-
-fn storage_error(error: rusts_storage::Error) -> DataFusionError {
-    DataFusionError::External(Box::new(error))
 }

@@ -1,5 +1,5 @@
-//! The one place a neutral [`ErrorKind`] becomes an HTTP status. No wildcard arm: a new kind
-//! must be placed here deliberately.
+//! The one place a neutral [`ErrorKind`] becomes an HTTP status or a SQLSTATE. No wildcard
+//! arm: a new kind must be placed here deliberately.
 
 use axum::http::StatusCode;
 use rusts_common::ErrorKind;
@@ -20,5 +20,26 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
             StatusCode::SERVICE_UNAVAILABLE
         }
         ErrorKind::DataCorrupted | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The SQLSTATE of an engine error on the Postgres wire.
+pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Syntax => "42601",
+        ErrorKind::InvalidValue => "22023",
+        ErrorKind::DatatypeMismatch => "42804",
+        ErrorKind::UndefinedTable => "42P01",
+        ErrorKind::UndefinedColumn => "42703",
+        ErrorKind::DuplicateObject => "42710",
+        ErrorKind::NotSupported => "0A000",
+        ErrorKind::LimitExceeded => "54000",
+        ErrorKind::OutOfMemory => "53200",
+        ErrorKind::AuthFailed => "28P01",
+        ErrorKind::PermissionDenied => "42501",
+        ErrorKind::Cancelled => "57014",
+        ErrorKind::ShuttingDown => "57P01",
+        ErrorKind::DataCorrupted => "XX001",
+        ErrorKind::Internal => "XX000",
     }
 }

@@ -44,6 +44,7 @@ pub(crate) mod code {
     pub(crate) const INVALID_CATALOG_NAME: &str = "3D000";
     pub(crate) const IO_ERROR: &str = "58030";
     pub(crate) const INTERNAL_ERROR: &str = "XX000";
+    pub(crate) const NOT_NULL_VIOLATION: &str = "23502";
 }
 
 /// Source of ids that tie an internal error's short client message to its log line.
@@ -88,10 +89,15 @@ fn root_code(root: &DataFusionError) -> &'static str {
         DataFusionError::Collection(errors) => errors
             .first()
             .map_or(code::INTERNAL_ERROR, |e| root_code(e.find_root())),
-        DataFusionError::External(external) => match external.downcast_ref::<ArrowError>() {
-            Some(arrow_error) => arrow_error_code(arrow_error),
-            None => code::INTERNAL_ERROR,
-        },
+        DataFusionError::External(external) => {
+            if let Some(arrow_error) = external.downcast_ref::<ArrowError>() {
+                arrow_error_code(arrow_error)
+            } else if let Some(engine_error) = external.downcast_ref::<rusts_planner::Error>() {
+                crate::status::sqlstate(engine_error.kind())
+            } else {
+                code::INTERNAL_ERROR
+            }
+        }
         // `find_root` already stepped through the wrappers; what is left is a real bug or a
         // failure we cannot attribute to the query text.
         DataFusionError::Context(_, _)
@@ -157,6 +163,8 @@ fn execution_error_code(message: &str) -> &'static str {
     let lower = message.to_ascii_lowercase();
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         code::DIVISION_BY_ZERO
+    } else if lower.contains("violates not-null constraint") {
+        code::NOT_NULL_VIOLATION
     } else if lower.contains("already exists") {
         code::DUPLICATE_TABLE
     } else if (lower.contains("table") || lower.contains("view")) && lower.contains("doesn't exist")
