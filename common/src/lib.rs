@@ -19,6 +19,9 @@ pub enum ErrorKind {
     UndefinedColumn,
     /// The object already exists (SQLSTATE 42P07, HTTP 409).
     DuplicateObject,
+    /// A table definition is invalid: a column named twice, a misplaced `time` column
+    /// (SQLSTATE 42P16, HTTP 400).
+    InvalidDefinition,
     /// The request is valid but not supported (SQLSTATE 0A000, HTTP 501).
     NotSupported,
     /// A configured or format limit was reached (SQLSTATE 54000, HTTP 413 / 422).

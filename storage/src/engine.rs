@@ -9,6 +9,7 @@
 //! `compaction` serialises compaction passes. The order is `compaction`, `manifest`, `state`.
 
 mod compaction;
+mod ddl;
 mod flush;
 mod open;
 mod write;

@@ -37,6 +37,14 @@ pub enum Error {
         /// What is wrong, naming the measurement, tag or field concerned.
         reason: String,
     },
+    /// A measurement definition (SQL `CREATE TABLE`, `ALTER TABLE … ADD COLUMN`) is invalid.
+    #[error("invalid definition of measurement {measurement}: {reason}")]
+    InvalidSchema {
+        /// The measurement defined.
+        measurement: String,
+        /// What is wrong, naming the column.
+        reason: String,
+    },
     /// A scan or delete names a measurement the engine has never seen.
     #[error("measurement {measurement} does not exist")]
     UnknownMeasurement {
@@ -159,6 +167,7 @@ impl Error {
             Self::FieldTypeConflict { .. } => ErrorKind::DatatypeMismatch,
             Self::InvalidWrite { .. } | Self::InvalidRegex { .. } => ErrorKind::InvalidValue,
             Self::InvalidOption { .. } => ErrorKind::InvalidValue,
+            Self::InvalidSchema { .. } => ErrorKind::InvalidDefinition,
             Self::UnknownMeasurement { .. } => ErrorKind::UndefinedTable,
             Self::UnknownColumn { .. } => ErrorKind::UndefinedColumn,
             Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,

@@ -158,6 +158,8 @@ pub(crate) struct SeriesIndex {
     by_id: HashMap<SeriesId, SeriesOrdinal>,
     hasher: SeriesHasher,
     collisions_resolved: u64,
+    /// Entries removed by `remove` (their slots stay, so ordinals never move).
+    removed: usize,
 }
 
 impl Default for SeriesIndex {
@@ -175,11 +177,35 @@ impl SeriesIndex {
             by_id: HashMap::new(),
             hasher,
             collisions_resolved: 0,
+            removed: 0,
         }
     }
 
+    /// Live series (removed ones not counted).
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() - self.removed
+    }
+
+    /// Forgets a series (its measurement was dropped): its key and id resolve no more, so
+    /// writing the key again creates it anew. The ordinal is not reused. Returns the ordinal.
+    pub(crate) fn remove(&mut self, id: SeriesId) -> Option<SeriesOrdinal> {
+        let ordinal = self.by_id.remove(&id)?;
+        let entry = self.entry(ordinal).expect("by_id points at an entry");
+        let key = Arc::clone(&entry.key);
+        self.by_key.remove(&key);
+        self.removed += 1;
+        Some(ordinal)
+    }
+
+    /// Every live series, in ordinal order.
+    pub(crate) fn live(&self) -> Vec<(SeriesId, Arc<SeriesKey>)> {
+        let mut ordinals: Vec<SeriesOrdinal> = self.by_id.values().copied().collect();
+        ordinals.sort_unstable();
+        ordinals
+            .into_iter()
+            .filter_map(|ordinal| self.entry(ordinal))
+            .map(|entry| (entry.id, Arc::clone(&entry.key)))
+            .collect()
     }
 
     pub(crate) fn collisions_resolved(&self) -> u64 {

@@ -62,17 +62,7 @@ impl SeriesLog {
         if series.is_empty() {
             return Ok(());
         }
-        let mut out = Vec::new();
-        for (id, key) in series {
-            let mut payload = ByteWriter::new();
-            payload.u64(id.0);
-            key.write(&mut payload);
-            let payload = payload.into_bytes();
-            let length = u32::try_from(payload.len()).expect("series key bounded by limits");
-            out.extend_from_slice(&length.to_le_bytes());
-            out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-            out.extend_from_slice(&payload);
-        }
+        let out = frame(series);
         let path = &self.path;
         self.file
             .write_all(&out)
@@ -81,6 +71,35 @@ impl SeriesLog {
             .sync_data()
             .map_err(Error::io("syncing series log", path))
     }
+
+    /// Replaces the whole log with `series` (after a measurement was dropped): written to a
+    /// temporary file, fsynced and renamed over the log, so a crash leaves the old log or the
+    /// new one, never a mix.
+    pub(crate) fn rewrite(&mut self, series: &[(SeriesId, &SeriesKey)]) -> Result<()> {
+        crate::fs::write_atomically(&self.path, &frame(series))?;
+        self.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(Error::io("opening series log", &self.path))?;
+        Ok(())
+    }
+}
+
+/// Records framed as `[u32 length][u32 crc32][payload]`.
+fn frame(series: &[(SeriesId, &SeriesKey)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (id, key) in series {
+        let mut payload = ByteWriter::new();
+        payload.u64(id.0);
+        key.write(&mut payload);
+        let payload = payload.into_bytes();
+        let length = u32::try_from(payload.len()).expect("series key bounded by limits");
+        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+    }
+    out
 }
 
 /// What one framed record turned out to be.

@@ -73,6 +73,14 @@ impl TagIndex {
         }
     }
 
+    /// Forgets a measurement (dropped); returns the ordinals of its series.
+    pub(crate) fn remove_measurement(&mut self, measurement: &str) -> RoaringBitmap {
+        self.measurements
+            .remove(measurement)
+            .map(|tags| tags.all)
+            .unwrap_or_default()
+    }
+
     /// The series of `measurement` satisfying every predicate.
     pub(crate) fn select(
         &self,

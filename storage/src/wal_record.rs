@@ -6,7 +6,13 @@
 //! ```text
 //! write:  [1][new series: n × (u64 id, key)][field names: n × str][points: n × (u64 series, i64 time, n × (var name index, u8 type, value))]
 //! delete: [2][str measurement][i64 min][i64 max][n × u64 series]
+//! define: [3][str measurement][n × str tag key][n × (str field, u8 type)]
+//! drop:   [4][str measurement][n × u64 series]
 //! ```
+//!
+//! A define record (SQL `CREATE TABLE`, `ALTER TABLE … ADD COLUMN`) adds tag keys and typed
+//! fields to a measurement's schema, creating it if needed; a drop record (`DROP TABLE`)
+//! removes the schema and hides every row of the listed series written before it.
 
 use crate::batch::FieldRef;
 use crate::binary::{ByteReader, ByteWriter, DecodeError, DecodeResult};
@@ -16,6 +22,8 @@ use crate::series::{SeriesId, SeriesKey};
 
 const WRITE: u8 = 1;
 const DELETE: u8 = 2;
+const DEFINE: u8 = 3;
+const DROP: u8 = 4;
 
 /// One point in a write record.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +44,15 @@ pub(crate) enum WalRecord {
         measurement: String,
         series: Vec<SeriesId>,
         range: TimeRange,
+    },
+    Define {
+        measurement: String,
+        tag_keys: Vec<String>,
+        fields: Vec<(String, FieldType)>,
+    },
+    Drop {
+        measurement: String,
+        series: Vec<SeriesId>,
     },
 }
 
@@ -108,6 +125,33 @@ pub(crate) fn encode_delete(measurement: &str, series: &[SeriesId], range: &Time
     writer.into_bytes()
 }
 
+pub(crate) fn encode_define(
+    measurement: &str,
+    tag_keys: &[String],
+    fields: &[(String, FieldType)],
+) -> Vec<u8> {
+    let mut writer = ByteWriter::new();
+    writer.u8(DEFINE);
+    writer.str(measurement);
+    writer.len_var(tag_keys.len());
+    tag_keys.iter().for_each(|key| writer.str(key));
+    writer.len_var(fields.len());
+    for (name, field_type) in fields {
+        writer.str(name);
+        writer.u8(field_type.code());
+    }
+    writer.into_bytes()
+}
+
+pub(crate) fn encode_drop(measurement: &str, series: &[SeriesId]) -> Vec<u8> {
+    let mut writer = ByteWriter::new();
+    writer.u8(DROP);
+    writer.str(measurement);
+    writer.len_var(series.len());
+    series.iter().for_each(|id| writer.u64(id.0));
+    writer.into_bytes()
+}
+
 fn write_value(writer: &mut ByteWriter, value: FieldRef<'_>) {
     writer.u8(value.field_type().code());
     match value {
@@ -150,12 +194,46 @@ impl WalRecord {
                     range,
                 }
             }
+            DEFINE => Self::decode_define(&mut reader)?,
+            DROP => {
+                let measurement = reader.string()?;
+                let count = reader.len_var(8)?;
+                let series = (0..count)
+                    .map(|_| reader.u64().map(SeriesId))
+                    .collect::<DecodeResult<_>>()?;
+                Self::Drop {
+                    measurement,
+                    series,
+                }
+            }
             kind => return Err(DecodeError(format!("unknown WAL record kind {kind}"))),
         };
         if !reader.is_empty() {
             return Err(DecodeError("trailing bytes in WAL record".into()));
         }
         Ok(record)
+    }
+
+    fn decode_define(reader: &mut ByteReader<'_>) -> DecodeResult<Self> {
+        let measurement = reader.string()?;
+        let tag_count = reader.len_var(1)?;
+        let tag_keys = (0..tag_count)
+            .map(|_| reader.string())
+            .collect::<DecodeResult<_>>()?;
+        let field_count = reader.len_var(2)?;
+        let mut fields = Vec::with_capacity(field_count);
+        for _ in 0..field_count {
+            let name = reader.string()?;
+            let code = reader.u8()?;
+            let field_type = FieldType::from_code(code)
+                .ok_or_else(|| DecodeError(format!("unknown field type code {code}")))?;
+            fields.push((name, field_type));
+        }
+        Ok(Self::Define {
+            measurement,
+            tag_keys,
+            fields,
+        })
     }
 
     fn decode_write(reader: &mut ByteReader<'_>) -> DecodeResult<Self> {
@@ -246,5 +324,35 @@ mod tests {
                 range: TimeRange::new(3, 4),
             }
         );
+    }
+
+    #[test]
+    fn define_and_drop_records_round_trip_and_refuse_truncation() {
+        let fields = vec![
+            ("usage".to_string(), FieldType::Float),
+            ("note".to_string(), FieldType::String),
+        ];
+        let define = encode_define("cpu", &["host".to_string()], &fields);
+        assert_eq!(
+            WalRecord::decode(&define).unwrap(),
+            WalRecord::Define {
+                measurement: "cpu".into(),
+                tag_keys: vec!["host".into()],
+                fields,
+            }
+        );
+        let drop = encode_drop("cpu", &[SeriesId(7), SeriesId(9)]);
+        assert_eq!(
+            WalRecord::decode(&drop).unwrap(),
+            WalRecord::Drop {
+                measurement: "cpu".into(),
+                series: vec![SeriesId(7), SeriesId(9)],
+            }
+        );
+        for bytes in [&define, &drop] {
+            for cut in 0..bytes.len() {
+                assert!(WalRecord::decode(&bytes[..cut]).is_err(), "cut {cut}");
+            }
+        }
     }
 }

@@ -9,7 +9,8 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         ErrorKind::Syntax
         | ErrorKind::InvalidValue
         | ErrorKind::DatatypeMismatch
-        | ErrorKind::UndefinedColumn => StatusCode::BAD_REQUEST,
+        | ErrorKind::UndefinedColumn
+        | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
         ErrorKind::UndefinedTable => StatusCode::NOT_FOUND,
         ErrorKind::DuplicateObject => StatusCode::CONFLICT,
         ErrorKind::NotSupported => StatusCode::NOT_IMPLEMENTED,
@@ -32,6 +33,7 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::UndefinedTable => "42P01",
         ErrorKind::UndefinedColumn => "42703",
         ErrorKind::DuplicateObject => "42710",
+        ErrorKind::InvalidDefinition => "42P16",
         ErrorKind::NotSupported => "0A000",
         ErrorKind::LimitExceeded => "54000",
         ErrorKind::OutOfMemory => "53200",

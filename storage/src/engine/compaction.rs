@@ -104,6 +104,9 @@ impl Shared {
         let mut writer = SegmentWriter::create(&path, header)?;
         for (series, measurement) in series_of(inputs) {
             let (Some(schema), Some(key)) = (schemas.get(&measurement), keys.get(&series)) else {
+                if dropped(&tombstones, &measurement, series) {
+                    continue; // its measurement was dropped: nothing of it survives
+                }
                 return Err(Error::Corrupt {
                     what: "segment",
                     path: path.clone(),
@@ -171,6 +174,15 @@ impl Shared {
             keys,
         )
     }
+}
+
+/// Whether a `DROP` of `measurement` hides every row of `series` (a tombstone over all time).
+fn dropped(tombstones: &[Arc<Tombstone>], measurement: &str, series: SeriesId) -> bool {
+    tombstones.iter().any(|tombstone| {
+        tombstone.range == TimeRange::ALL
+            && tombstone.measurement == measurement
+            && tombstone.series.binary_search(&series).is_ok()
+    })
 }
 
 /// Every series in the inputs with its measurement, in id order.

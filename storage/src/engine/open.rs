@@ -35,8 +35,10 @@ impl Engine {
         remove_leftovers(&paths, &manifest)?;
         let mut state = load_state(&paths, &manifest)?;
         let (series_log, logged) = SeriesLog::open(&paths.series_log)?;
+        // The manifest's schemas already hold every logged series' tags; WAL replay adds the
+        // rest.
         for (id, key) in logged {
-            register_series(&mut state, id, key, &paths)?;
+            register_series(&mut state, id, key, &paths, false)?;
         }
         let wal_options = WalOptions {
             dir: paths.wal.clone(),
@@ -45,10 +47,19 @@ impl Engine {
             next_sequence_min: sequence_floor(&manifest, &state).next(),
         };
         let mut replayed = 0u64;
+        let mut dropped = false;
         let wal = Wal::open(wal_options, &mut |sequence, payload| {
             replayed += 1;
-            replay_record(&mut state, &paths, sequence, payload)
+            replay_record(&mut state, &paths, sequence, payload, &mut dropped)
         })?;
+        let mut series_log = series_log;
+        if dropped {
+            // The log may still hold series of a measurement dropped before the crash.
+            let live = state.series.live();
+            let refs: Vec<_> = live.iter().map(|(id, key)| (*id, key.as_ref())).collect();
+            series_log.rewrite(&refs)?;
+            state.unpersisted_series.clear();
+        }
         tracing::info!(
             data_dir = %root.display(),
             segments = state.version.segments.len(),
@@ -216,11 +227,14 @@ fn load_state(paths: &Paths, manifest: &Manifest) -> Result<State> {
     })
 }
 
+/// Adds a series to the series and tag indexes, and its tag keys to its measurement's schema
+/// when `extend_schema` (WAL records newer than the manifest).
 fn register_series(
     state: &mut State,
     id: crate::series::SeriesId,
     key: crate::series::SeriesKey,
     paths: &Paths,
+    extend_schema: bool,
 ) -> Result<()> {
     let measurement = key.measurement.clone();
     let ordinal = state
@@ -238,6 +252,9 @@ fn register_series(
     let entry = state.series.entry(ordinal).expect("just inserted");
     let key = Arc::clone(&entry.key);
     state.tags.insert(ordinal, &key);
+    if !extend_schema {
+        return Ok(());
+    }
     let schema = state
         .schemas
         .entry(measurement.clone())
@@ -251,6 +268,7 @@ fn replay_record(
     paths: &Paths,
     sequence: WalSequence,
     payload: &[u8],
+    dropped: &mut bool,
 ) -> Result<()> {
     let corrupt = |reason: String| Error::Corrupt {
         what: "WAL record",
@@ -263,7 +281,7 @@ fn replay_record(
         WalRecord::Write { new_series, points } => {
             for (id, key) in new_series {
                 let known = state.series.ordinal_of(id).is_some();
-                register_series(state, id, key, paths)?;
+                register_series(state, id, key, paths, sequence > state.flushed)?;
                 if !known {
                     let ordinal = state.series.ordinal_of(id).expect("registered");
                     state.unpersisted_series.push(ordinal);
@@ -303,8 +321,62 @@ fn replay_record(
                 state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
             }
         }
+        WalRecord::Define {
+            measurement,
+            tag_keys,
+            fields,
+        } => {
+            if sequence > state.flushed {
+                let schema = state
+                    .schemas
+                    .entry(measurement.clone())
+                    .or_insert_with(|| crate::schema::MeasurementSchema::new(&measurement));
+                super::ddl::apply_definition(schema, &tag_keys, &fields);
+            }
+        }
+        WalRecord::Drop {
+            measurement,
+            series,
+        } => replay_drop(state, sequence, measurement, series, dropped),
     }
     Ok(())
+}
+
+/// The dropped series leave the indexes whatever the sequence (they were registered again by
+/// the series log or older WAL records); the schema, memtable rows and tombstone only when
+/// the manifest predates the drop.
+fn replay_drop(
+    state: &mut State,
+    sequence: WalSequence,
+    measurement: String,
+    mut series: Vec<crate::series::SeriesId>,
+    dropped: &mut bool,
+) {
+    *dropped = true;
+    if sequence <= state.flushed {
+        state.tags.remove_measurement(&measurement);
+        for id in &series {
+            state.series.remove(*id);
+        }
+        return;
+    }
+    super::ddl::forget_measurement(state, &measurement, &series);
+    let known = state
+        .version
+        .tombstones
+        .iter()
+        .any(|t| t.sequence == sequence);
+    if !known {
+        series.sort_unstable();
+        let mut tombstones = state.version.tombstones.clone();
+        tombstones.push(Arc::new(Tombstone {
+            sequence,
+            measurement,
+            series,
+            range: crate::predicate::TimeRange::ALL,
+        }));
+        state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
+    }
 }
 
 fn replay_point(

@@ -38,8 +38,8 @@ pub(crate) struct SegmentReader {
     bytes: u64,
     footer: SegmentFooter,
     series_positions: HashMap<SeriesId, usize>,
-    /// Per segment measurement: field name → index in its field list.
-    field_positions: Vec<HashMap<String, u32>>,
+    /// Per segment measurement: field name → (index in its field list, stored type).
+    field_positions: Vec<HashMap<String, (u32, FieldType)>>,
 }
 
 impl SegmentReader {
@@ -84,7 +84,7 @@ impl SegmentReader {
                 m.fields
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| (f.name.clone(), field_u32(i)))
+                    .map(|(i, f)| (f.name.clone(), (field_u32(i), f.field_type)))
                     .collect()
             })
             .collect();
@@ -197,7 +197,13 @@ impl SegmentReader {
             .ok()
             .and_then(|m| self.field_positions.get(m));
         for (index, name, field_type) in projection {
-            let Some(field) = positions.and_then(|positions| positions.get(*name)) else {
+            // A field of another type is a column of a dropped measurement whose name came
+            // back with a new type: its rows are hidden by the drop's tombstone.
+            let Some(field) = positions
+                .and_then(|positions| positions.get(*name))
+                .filter(|(_, stored)| stored == field_type)
+                .map(|(field, _)| field)
+            else {
                 continue;
             };
             let Some(column) = chunk.columns.iter().find(|c| c.field == *field) else {
