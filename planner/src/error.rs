@@ -16,6 +16,40 @@ pub enum Error {
         /// The name as given.
         name: String,
     },
+    /// A table of that name exists already (`CREATE TABLE` without `IF NOT EXISTS`).
+    #[error("relation \"{table}\" already exists")]
+    TableExists {
+        /// The table.
+        table: String,
+    },
+    /// The table does not exist (`DROP TABLE`, `ALTER TABLE` without `IF EXISTS`).
+    #[error("table \"{table}\" does not exist")]
+    UndefinedTable {
+        /// The table.
+        table: String,
+    },
+    /// The table already has the column (`ALTER TABLE … ADD COLUMN`).
+    #[error("column \"{column}\" of relation \"{table}\" already exists")]
+    DuplicateColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// A table definition breaks the measurement model.
+    #[error("invalid definition of table \"{table}\": {reason}")]
+    InvalidDefinition {
+        /// The table.
+        table: String,
+        /// What is wrong, naming the column.
+        reason: String,
+    },
+    /// Valid SQL that RusTs does not support.
+    #[error("not supported: {what}")]
+    NotSupported {
+        /// What, precisely.
+        what: String,
+    },
     /// The engine cannot close while SQL sessions still use it.
     #[error("the engine is still in use by SQL sessions; the WAL keeps acknowledged writes")]
     InUse,
@@ -34,6 +68,11 @@ impl Error {
         match self {
             Self::InvalidName { .. } => ErrorKind::InvalidValue,
             Self::InUse => ErrorKind::Internal,
+            Self::TableExists { .. } => ErrorKind::DuplicateTable,
+            Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
+            Self::DuplicateColumn { .. } => ErrorKind::DuplicateColumn,
+            Self::InvalidDefinition { .. } => ErrorKind::InvalidDefinition,
+            Self::NotSupported { .. } => ErrorKind::NotSupported,
             Self::Storage { source } => source.kind(),
         }
     }
@@ -58,6 +97,13 @@ impl Error {
             },
             rusts_storage::Error::InvalidWrite { reason } => rusts_storage::Error::InvalidWrite {
                 reason: reason.replace(&prefix, ""),
+            },
+            rusts_storage::Error::InvalidSchema {
+                measurement,
+                reason,
+            } => rusts_storage::Error::InvalidSchema {
+                measurement: measurement.replacen(&prefix, "", 1),
+                reason,
             },
             other => other,
         };

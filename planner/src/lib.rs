@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+pub mod ddl;
 mod dml;
 mod error;
 mod pushdown;
@@ -236,7 +237,11 @@ impl Engine {
             .with_default_catalog_and_schema(database, PUBLIC_SCHEMA)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
-            .set_str("datafusion.sql_parser.dialect", "PostgreSQL");
+            .set_str("datafusion.sql_parser.dialect", "PostgreSQL")
+            .with_extension(Arc::new(ddl::SessionTarget {
+                storage: Arc::clone(&self.storage),
+                database: database.to_owned(),
+            }));
         let context = SessionContext::new_with_config(config);
         context.register_catalog(
             database,

@@ -17,6 +17,37 @@ use common::{Server, post};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
+/// A statement's error: its SQLSTATE and the server's message (tokio-postgres displays only
+/// "db error"). It displays as `SQLSTATE message`, so `statement error 42P07 relation "t"
+/// already exists` pins both; `statement error (42P07)` pins the SQLSTATE alone.
+#[derive(Debug)]
+struct WireError {
+    code: Option<String>,
+    message: String,
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(formatter, "{code} {}", self.message),
+            None => formatter.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+impl From<tokio_postgres::Error> for WireError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self {
+            code: error.code().map(|code| code.code().to_owned()),
+            message: error
+                .as_db_error()
+                .map_or_else(|| error.to_string(), |db| db.message().to_owned()),
+        }
+    }
+}
+
 /// A connection as the sqllogictest runner sees it.
 struct Wire {
     client: Client,
@@ -24,7 +55,7 @@ struct Wire {
 
 #[async_trait]
 impl AsyncDB for Wire {
-    type Error = tokio_postgres::Error;
+    type Error = WireError;
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, Self::Error> {
@@ -77,7 +108,7 @@ impl AsyncDB for Wire {
     }
 
     fn error_sql_state(error: &Self::Error) -> Option<String> {
-        error.code().map(|code| code.code().to_owned())
+        error.code.clone()
     }
 }
 

@@ -12,7 +12,9 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::UndefinedColumn
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
         ErrorKind::UndefinedTable => StatusCode::NOT_FOUND,
-        ErrorKind::DuplicateObject => StatusCode::CONFLICT,
+        ErrorKind::DuplicateObject | ErrorKind::DuplicateTable | ErrorKind::DuplicateColumn => {
+            StatusCode::CONFLICT
+        }
         ErrorKind::NotSupported => StatusCode::NOT_IMPLEMENTED,
         ErrorKind::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::AuthFailed => StatusCode::UNAUTHORIZED,
@@ -33,6 +35,8 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::UndefinedTable => "42P01",
         ErrorKind::UndefinedColumn => "42703",
         ErrorKind::DuplicateObject => "42710",
+        ErrorKind::DuplicateTable => "42P07",
+        ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",
         ErrorKind::NotSupported => "0A000",
         ErrorKind::LimitExceeded => "54000",

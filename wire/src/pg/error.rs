@@ -51,6 +51,8 @@ pub(crate) enum Error {
     UnknownStatement { name: String },
     #[error("{0}")]
     Query(#[from] DataFusionError),
+    #[error("{0}")]
+    Engine(#[from] rusts_planner::Error),
 }
 
 impl Error {
@@ -69,6 +71,7 @@ impl Error {
             Self::ParameterCount { .. } => code::PROTOCOL_VIOLATION,
             Self::UnknownStatement { .. } => code::INVALID_SQL_STATEMENT_NAME,
             Self::Query(error) => return datafusion_error_to_sqlstate(error),
+            Self::Engine(error) => crate::status::sqlstate(error.kind()),
         };
         (code, self.to_string())
     }

@@ -56,6 +56,10 @@ pub(crate) async fn run_statement(
         StatementKind::Session(command) => {
             run_session_command(session, command, shape, store, status).await
         }
+        StatementKind::Ddl(statement) => {
+            let tag = rusts_planner::ddl::execute(session.context(), statement)?;
+            Ok(Response::Execution(Tag::new(tag)))
+        }
         StatementKind::Query {
             statement,
             completion,

@@ -27,8 +27,8 @@ use crate::pg::execute::{ResultShape, run_statement};
 use crate::pg::handlers::QueryHandler;
 use crate::pg::protocol::{is_connection_error, send_parameter_changes, send_response, session_of};
 use crate::pg::session::Session;
-use crate::pg::session_command::{PreparedStore, SessionCommand};
-use crate::pg::statement::{StatementKind, completion_of, parse_statements};
+use crate::pg::session_command::PreparedStore;
+use crate::pg::statement::{StatementKind, parse_statements};
 
 /// Rows `do_query` may buffer for one statement; it is only reached if pgwire's default
 /// `on_query` is used, which buffers by design.
@@ -43,13 +43,7 @@ async fn run_simple_statement(
 ) -> Result<Response> {
     session.begin_statement();
     let column_names = postgres_column_names(&statement);
-    let kind = match SessionCommand::from_statement(&statement)? {
-        Some(command) => StatementKind::Session(command),
-        None => StatementKind::Query {
-            completion: completion_of(&statement),
-            statement,
-        },
-    };
+    let kind = StatementKind::of(statement)?;
     let shape = ResultShape {
         format: &Format::UnifiedText,
         described: None,

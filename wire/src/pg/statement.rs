@@ -125,15 +125,38 @@ pub(crate) struct PreparedStatement {
     pub(crate) columns: Option<SchemaRef>,
 }
 
-/// A statement for the session, or one for DataFusion (re-planned at each execution, so a
-/// table created or dropped after `Parse` is seen).
+/// A statement for the session, DDL for the engine, or one for DataFusion (re-planned at
+/// each execution, so a table created or dropped after `Parse` is seen).
 #[derive(Debug, Clone)]
 pub(crate) enum StatementKind {
     Session(SessionCommand),
+    /// `CREATE TABLE`, `ALTER TABLE`, `DROP TABLE`: see `rusts_planner::ddl`.
+    Ddl(Box<Statement>),
     Query {
         statement: DFStatement,
         completion: Completion,
     },
+}
+
+impl StatementKind {
+    /// Who runs `statement`.
+    pub(crate) fn of(statement: DFStatement) -> Result<Self> {
+        if let Some(command) = SessionCommand::from_statement(&statement)? {
+            return Ok(Self::Session(command));
+        }
+        if let DFStatement::Statement(inner) = &statement
+            && rusts_planner::ddl::handles(inner)
+        {
+            let DFStatement::Statement(inner) = statement else {
+                unreachable!("matched above");
+            };
+            return Ok(Self::Ddl(inner));
+        }
+        Ok(Self::Query {
+            completion: completion_of(&statement),
+            statement,
+        })
+    }
 }
 
 /// Plans `statement` on the session's DataFusion context.
@@ -159,18 +182,24 @@ pub(crate) async fn prepare(
     let Some(statement) = statements.pop() else {
         return Ok(None);
     };
-    if let Some(command) = SessionCommand::from_statement(&statement)? {
-        let columns = command.columns()?;
-        let kind = StatementKind::Session(command);
-        let prepared = PreparedStatement {
-            kind,
-            parameter_types: Vec::new(),
-            parameter_data_types: Vec::new(),
-            columns,
-        };
-        return Ok(Some(prepared));
-    }
-    let completion = completion_of(&statement);
+    let (statement, completion) = match StatementKind::of(statement)? {
+        StatementKind::Query {
+            statement,
+            completion,
+        } => (statement, completion),
+        kind => {
+            let columns = match &kind {
+                StatementKind::Session(command) => command.columns()?,
+                _ => None,
+            };
+            return Ok(Some(PreparedStatement {
+                kind,
+                parameter_types: Vec::new(),
+                parameter_data_types: Vec::new(),
+                columns,
+            }));
+        }
+    };
     let plan = plan_statement(session, statement.clone()).await?;
     let parameter_data_types = inferred_parameter_types(&plan)?;
     let count = parameter_data_types.len().max(declared.len());
