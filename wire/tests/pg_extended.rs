@@ -192,6 +192,42 @@ async fn parameter_types_are_inferred_by_datafusion() {
         .get(0);
     assert_eq!(sum, 42);
 
+    // As in Postgres: a declared type types a bare `$1` (and its result column), a cast
+    // types its operand, and LIMIT / OFFSET take int8.
+    let statement = client
+        .prepare_typed("SELECT $1 AS i, $2 AS t", &[Type::INT4, Type::TEXT])
+        .await
+        .unwrap();
+    assert_eq!(statement.params(), &[Type::INT4, Type::TEXT]);
+    let columns: Vec<Type> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    assert_eq!(columns, [Type::INT4, Type::TEXT]);
+    let row = client.query_one(&statement, &[&7i32, &"x"]).await.unwrap();
+    assert_eq!(
+        (row.get::<_, i32>(0), row.get::<_, String>(1)),
+        (7, "x".into())
+    );
+    let statement = client
+        .prepare("SELECT $1::int8 AS i, $2::float8 AS f")
+        .await
+        .unwrap();
+    assert_eq!(statement.params(), &[Type::INT8, Type::FLOAT8]);
+    let row = client
+        .query_one(&statement, &[&-5i64, &0.25f64])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, f64>(1)), (-5, 0.25));
+    let statement = client
+        .prepare("SELECT host FROM metrics ORDER BY host LIMIT $1 OFFSET $2")
+        .await
+        .unwrap();
+    assert_eq!(statement.params(), &[Type::INT8, Type::INT8]);
+    let rows = client.query(&statement, &[&1i64, &1i64]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+
     // NULL parameters, and parameters in DML.
     client
         .batch_execute("CREATE TABLE params_t (a INT, b VARCHAR)")

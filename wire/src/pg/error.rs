@@ -49,6 +49,8 @@ pub(crate) enum Error {
     ParameterCount { supplied: usize, required: usize },
     #[error("prepared statement \"{name}\" does not exist")]
     UnknownStatement { name: String },
+    #[error("cursor \"{name}\" does not exist")]
+    UnknownCursor { name: String },
     #[error("{0}")]
     Query(#[from] DataFusionError),
     #[error("{0}")]
@@ -70,6 +72,7 @@ impl Error {
             Self::InvalidParameter { .. } => code::INVALID_TEXT_REPRESENTATION,
             Self::ParameterCount { .. } => code::PROTOCOL_VIOLATION,
             Self::UnknownStatement { .. } => code::INVALID_SQL_STATEMENT_NAME,
+            Self::UnknownCursor { .. } => code::INVALID_CURSOR_NAME,
             Self::Query(error) => return datafusion_error_to_sqlstate(error),
             Self::Engine(error) => crate::status::sqlstate(error.kind()),
         };

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 
 use crate::pg::functions::config::{ConfigFunc, ConfigKind};
@@ -47,4 +49,17 @@ pub(crate) fn register_session_functions(
         let function = ConfigFunc::new(kind, Arc::clone(variables));
         context.register_udf(ScalarUDF::new_from_impl(function));
     }
+    context.register_udf(advisory_unlock_all());
+}
+
+/// `pg_advisory_unlock_all()`: there are no advisory locks, so there is nothing to release.
+/// Connection pools (asyncpg's among them) call it when a connection is returned.
+fn advisory_unlock_all() -> ScalarUDF {
+    create_udf(
+        "pg_advisory_unlock_all",
+        Vec::new(),
+        DataType::Null,
+        Volatility::Volatile,
+        Arc::new(|_| Ok(ColumnarValue::Scalar(ScalarValue::Null))),
+    )
 }

@@ -21,6 +21,25 @@ const POSTGRES_EPOCH_DAYS: i64 = 10_957;
 /// The same distance in microseconds.
 const POSTGRES_EPOCH_MICROSECONDS: i64 = POSTGRES_EPOCH_DAYS * 86_400 * 1_000_000;
 
+/// The DataFusion type a parameter declared as `pg_type` decodes to, when it has one fixed
+/// type (numeric has no fixed precision; unknown and unlisted types are left to inference).
+pub(crate) fn declared_data_type(pg_type: &Type) -> Option<DataType> {
+    Some(match *pg_type {
+        Type::BOOL => DataType::Boolean,
+        Type::INT2 => DataType::Int16,
+        Type::INT4 => DataType::Int32,
+        Type::INT8 | Type::OID => DataType::Int64,
+        Type::FLOAT4 => DataType::Float32,
+        Type::FLOAT8 => DataType::Float64,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DataType::Utf8,
+        Type::BYTEA => DataType::Binary,
+        Type::DATE => DataType::Date32,
+        Type::TIMESTAMP => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Type::TIMESTAMPTZ => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        _ => return None,
+    })
+}
+
 /// Decodes every parameter of `portal` for `statement`.
 pub(crate) fn decode_parameters(
     portal: &Portal<PreparedStatement>,

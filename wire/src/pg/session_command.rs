@@ -1,5 +1,5 @@
 //! Statements answered by the session itself, before DataFusion sees them: `SET`, `SHOW`,
-//! `RESET`, transaction control, `DISCARD`, `DEALLOCATE`.
+//! `RESET`, transaction control, `DISCARD`, `DEALLOCATE`, `CLOSE ALL`, `UNLISTEN`.
 //!
 //! DataFusion has no Postgres parameters and no transactions. Drivers send these on every
 //! connect (`SET extra_float_digits = 3`, `SHOW transaction isolation level`, `BEGIN`), so
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::sql::parser::{ResetStatement, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
-    DiscardObject, Expr, ObjectName, Reset, Set, Statement, UnaryOperator, Value,
+    CloseCursor, DiscardObject, Expr, ObjectName, Reset, Set, Statement, UnaryOperator, Value,
 };
 
 use crate::pg::error::{Error, Result};
@@ -45,6 +45,12 @@ pub(crate) enum SessionCommand {
     Deallocate {
         name: Option<String>,
     },
+    /// `CLOSE ALL` (connection pools send it on release). There are no SQL cursors, so it
+    /// closes nothing; `CLOSE name` is refused as naming an unknown cursor.
+    CloseAll,
+    /// `UNLISTEN *` or `UNLISTEN channel`: there are no notification channels, so nothing
+    /// to stop listening to (pools send `UNLISTEN *` on release).
+    Unlisten,
 }
 
 impl SessionCommand {
@@ -96,6 +102,15 @@ impl SessionCommand {
                     name: (!all).then(|| name.value.clone()),
                 }
             }
+            Statement::Close { cursor } => match cursor {
+                CloseCursor::All => Self::CloseAll,
+                CloseCursor::Specific { name } => {
+                    return Err(Error::UnknownCursor {
+                        name: name.value.clone(),
+                    });
+                }
+            },
+            Statement::UNLISTEN { .. } => Self::Unlisten,
             _ => return Ok(None),
         };
         Ok(Some(command))
@@ -131,6 +146,8 @@ impl SessionCommand {
             Self::Discard { all: false } => "DISCARD",
             Self::Deallocate { name: Some(_) } => "DEALLOCATE",
             Self::Deallocate { name: None } => "DEALLOCATE ALL",
+            Self::CloseAll => "CLOSE CURSOR ALL",
+            Self::Unlisten => "UNLISTEN",
         }
     }
 }

@@ -43,7 +43,7 @@ async fn run_simple_statement(
 ) -> Result<Response> {
     session.begin_statement();
     let column_names = postgres_column_names(&statement);
-    let kind = StatementKind::of(statement)?;
+    let kind = StatementKind::of(statement, session)?;
     let shape = ResultShape {
         format: &Format::UnifiedText,
         described: None,

@@ -38,6 +38,7 @@ pub(crate) mod code {
     pub(crate) const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
     pub(crate) const IN_FAILED_TRANSACTION: &str = "25P02";
     pub(crate) const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+    pub(crate) const INVALID_CURSOR_NAME: &str = "34000";
     pub(crate) const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
     pub(crate) const PROTOCOL_VIOLATION: &str = "08P01";
     pub(crate) const INVALID_AUTHORIZATION_SPECIFICATION: &str = "28000";

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::Field;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::logical_expr::expr::{Cast, Placeholder, TryCast};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -14,6 +17,7 @@ use pgwire::api::Type;
 use crate::pg::column_names::{postgres_column_names, rename_columns};
 use crate::pg::error::{Error, Result};
 use crate::pg::limits::{SQL_BYTES_MAX, STATEMENTS_PER_QUERY_MAX};
+use crate::pg::params::declared_data_type;
 use crate::pg::session::Session;
 use crate::pg::session_command::SessionCommand;
 
@@ -139,13 +143,13 @@ pub(crate) enum StatementKind {
 }
 
 impl StatementKind {
-    /// Who runs `statement`.
-    pub(crate) fn of(statement: DFStatement) -> Result<Self> {
+    /// Who runs `statement` in `session`.
+    pub(crate) fn of(statement: DFStatement, session: &Session) -> Result<Self> {
         if let Some(command) = SessionCommand::from_statement(&statement)? {
             return Ok(Self::Session(command));
         }
         if let DFStatement::Statement(inner) = &statement
-            && rusts_planner::ddl::handles(inner)
+            && rusts_planner::ddl::handles(session.context(), inner)
         {
             let DFStatement::Statement(inner) = statement else {
                 unreachable!("matched above");
@@ -182,7 +186,7 @@ pub(crate) async fn prepare(
     let Some(statement) = statements.pop() else {
         return Ok(None);
     };
-    let (statement, completion) = match StatementKind::of(statement)? {
+    let (statement, completion) = match StatementKind::of(statement, session)? {
         StatementKind::Query {
             statement,
             completion,
@@ -201,6 +205,11 @@ pub(crate) async fn prepare(
         }
     };
     let plan = plan_statement(session, statement.clone()).await?;
+    let declared_data_types: Vec<Option<DataType>> = declared
+        .iter()
+        .map(|declared| declared.as_ref().and_then(declared_data_type))
+        .collect();
+    let plan = type_placeholders(plan, &declared_data_types)?;
     let parameter_data_types = inferred_parameter_types(&plan)?;
     let count = parameter_data_types.len().max(declared.len());
     let parameter_types = (0..count)
@@ -226,6 +235,82 @@ pub(crate) async fn prepare(
         parameter_data_types,
         columns,
     }))
+}
+
+/// Gives untyped placeholders a type, as Postgres would: the type the client declared at
+/// `Parse`, else the target of a cast (`$1::int8`), else `int8` in `LIMIT` / `OFFSET`.
+/// DataFusion infers types only from comparisons with columns, so without this `SELECT $1`
+/// would be described as text whatever the client declared. Schemas are recomputed so the
+/// result columns take the new types.
+fn type_placeholders(plan: LogicalPlan, declared: &[Option<DataType>]) -> Result<LogicalPlan> {
+    let typed = plan.transform_up_with_subqueries(|node| {
+        let in_limit = matches!(node, LogicalPlan::Limit(_));
+        let node = node.map_expressions(|expr| {
+            expr.transform_up(|expr| Ok(type_placeholder(expr, declared, in_limit)))
+        })?;
+        if node.transformed {
+            node.transform_data(|node| node.recompute_schema().map(Transformed::yes))
+        } else {
+            Ok(node)
+        }
+    })?;
+    Ok(typed.data)
+}
+
+fn type_placeholder(
+    expr: Expr,
+    declared: &[Option<DataType>],
+    in_limit: bool,
+) -> Transformed<Expr> {
+    let untyped = |expr: &Expr| matches!(expr, Expr::Placeholder(p) if p.field.is_none());
+    match expr {
+        Expr::Placeholder(placeholder) if placeholder.field.is_none() => {
+            let position = placeholder
+                .id
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1));
+            let data_type = position
+                .and_then(|index| declared.get(index).cloned().flatten())
+                .or_else(|| in_limit.then_some(DataType::Int64));
+            match data_type {
+                Some(data_type) => {
+                    Transformed::yes(Expr::Placeholder(Placeholder::new_with_field(
+                        placeholder.id,
+                        Some(Arc::new(Field::new("", data_type, true))),
+                    )))
+                }
+                None => Transformed::no(Expr::Placeholder(placeholder)),
+            }
+        }
+        Expr::Cast(Cast { expr, field }) if untyped(&expr) => {
+            let Expr::Placeholder(placeholder) = *expr else {
+                unreachable!("matched above");
+            };
+            let typed = Placeholder::new_with_field(
+                placeholder.id,
+                Some(Arc::new(Field::new("", field.data_type().clone(), true))),
+            );
+            Transformed::yes(Expr::Cast(Cast {
+                expr: Box::new(Expr::Placeholder(typed)),
+                field,
+            }))
+        }
+        Expr::TryCast(TryCast { expr, field }) if untyped(&expr) => {
+            let Expr::Placeholder(placeholder) = *expr else {
+                unreachable!("matched above");
+            };
+            let typed = Placeholder::new_with_field(
+                placeholder.id,
+                Some(Arc::new(Field::new("", field.data_type().clone(), true))),
+            );
+            Transformed::yes(Expr::TryCast(TryCast {
+                expr: Box::new(Expr::Placeholder(typed)),
+                field,
+            }))
+        }
+        other => Transformed::no(other),
+    }
 }
 
 /// DataFusion's inferred type for each `$n`, indexed `n - 1`; gaps are `None`.

@@ -85,7 +85,9 @@ pub(crate) async fn run_session_command(
             let reports = variables.settings().reset_all();
             variables.queue_reports(reports);
         }
-        SessionCommand::Discard { all: false } => {}
+        SessionCommand::Discard { all: false }
+        | SessionCommand::CloseAll
+        | SessionCommand::Unlisten => {}
         SessionCommand::Deallocate { name: None } => {
             for name in session.take_prepared() {
                 store.remove_statement(&name);

@@ -145,6 +145,9 @@ fn encodings_other_than_utf8_are_not_supported() {
     let mut settings = settings();
     settings.set("client_encoding", "utf-8").unwrap();
     assert_eq!(settings.get("client_encoding").unwrap(), "UTF8");
+    // asyncpg sends the quotes in its startup packet; Postgres ignores punctuation.
+    settings.set("client_encoding", "'utf-8'").unwrap();
+    assert_eq!(settings.get("client_encoding").unwrap(), "UTF8");
     assert!(matches!(
         settings.set("client_encoding", "LATIN1"),
         Err(Error::NotSupported { .. })

@@ -54,8 +54,16 @@ pub(super) fn normalize_on(value: &str, _current: &str) -> Result<String> {
 }
 
 /// Only UTF-8 is spoken; the aliases Postgres accepts for it are normalized to `UTF8`.
+/// Postgres compares encoding names without case and without any non-alphanumeric
+/// character (`clean_encoding_name`), so `'utf-8'` (quotes included, as asyncpg sends it)
+/// is UTF8.
 pub(super) fn normalize_client_encoding(value: &str, _current: &str) -> Result<String> {
-    match value.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+    let cleaned: String = value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match cleaned.as_str() {
         "utf8" | "unicode" => Ok("UTF8".to_owned()),
         _ => Err(Error::NotSupported {
             what: format!("client_encoding \"{value}\""),
