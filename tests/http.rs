@@ -250,3 +250,89 @@ fn bad_configuration_names_the_key_and_the_file() {
         include_str!("../rusts.yml")
     );
 }
+
+#[test]
+fn sql_over_http_answers_json_csv_and_arrow_with_postgres_errors() {
+    let server = Server::start("");
+    let lines =
+        "cpu,host=a usage=1.5 1700000000000000000\ncpu,host=b usage=2.5 1700000000000000000\n";
+    let (status, body) = post(&server.url("/write?db=metrics"), &[], lines.as_bytes());
+    assert_eq!(status, 204, "{body}");
+    let query = "SELECT host, usage, time FROM cpu ORDER BY host";
+
+    // Query in the body, database in the parameters; JSON by default.
+    let (status, body) = post(&server.url("/sql?db=metrics"), &[], query.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        r#"[{"host":"a","usage":1.5,"time":"2023-11-14T22:13:20Z"},{"host":"b","usage":2.5,"time":"2023-11-14T22:13:20Z"}]"#
+    );
+    // InfluxDB 3's endpoint with a JSON body and CSV by format.
+    let request = serde_json::json!({"db": "metrics", "q": query, "format": "csv"});
+    let (status, body) = post(
+        &server.url("/api/v3/query_sql"),
+        &[("Content-Type", "application/json")],
+        request.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        "host,usage,time\na,1.5,2023-11-14T22:13:20Z\nb,2.5,2023-11-14T22:13:20Z\n"
+    );
+    // Arrow IPC stream by Accept: the continuation marker starts the stream.
+    let response = ureq::post(&server.url("/sql?db=metrics"))
+        .set("Accept", "application/vnd.apache.arrow.stream")
+        .send_bytes(query.as_bytes())
+        .expect("arrow answer");
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/vnd.apache.arrow.stream")
+    );
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
+    assert_eq!(&bytes[..4], &[0xff, 0xff, 0xff, 0xff]);
+    // GET with q, JSON lines.
+    let body = ureq::get(&server.url("/sql"))
+        .query("db", "metrics")
+        .query("q", "SELECT count(*) AS n FROM cpu")
+        .query("format", "jsonl")
+        .call()
+        .expect("get")
+        .into_string()
+        .unwrap();
+    assert_eq!(body, "{\"n\":2}\n");
+
+    // Errors: the SQLSTATE and Postgres's message, with an HTTP status for their class.
+    let (status, body) = post(&server.url("/sql?db=metrics"), &[], b"SELECT * FROM nope");
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body.contains(r#"relation \"nope\" does not exist (SQLSTATE 42P01)"#),
+        "{body}"
+    );
+    let (status, body) = post(&server.url("/sql"), &[], b"SELECT 1/0");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("division by zero (SQLSTATE 22012)"), "{body}");
+    let (status, body) = post(&server.url("/sql"), &[], b"SELEC 1");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("SQLSTATE 42601"), "{body}");
+    let (status, body) = post(&server.url("/sql"), &[], b"");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("no query"), "{body}");
+    let (status, _) = post(&server.url("/sql?format=xml"), &[], b"SELECT 1");
+    assert_eq!(status, 400);
+
+    // DDL and DML work too, and are the same data the wire sees.
+    let (status, body) = post(
+        &server.url("/sql?db=metrics"),
+        &[],
+        b"INSERT INTO cpu (time, host, usage) VALUES ('2023-11-14T22:13:30Z', 'c', 3.5)",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"[{"count":1}]"#);
+    let (status, body) = post(
+        &server.url("/sql?db=metrics"),
+        &[],
+        b"CREATE TABLE cpu (time timestamptz)",
+    );
+    assert_eq!(status, 409, "{body}");
+}

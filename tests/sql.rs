@@ -120,3 +120,153 @@ async fn line_protocol_data_is_queryable_over_the_postgres_wire_across_restarts(
         .expect("rows written in SQL after restart");
     assert_eq!((row.get::<_, f64>(0), row.get::<_, i64>(1)), (1.25, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_stdin_and_to_stdout_in_text_and_csv() {
+    use futures::{SinkExt, TryStreamExt};
+    let server = Server::start("");
+    let client = connect(&server, "rusts").await;
+    client
+        .batch_execute(
+            "CREATE TABLE sensor (time timestamptz, site text, temp float8, ok boolean, \
+             note text, PRIMARY KEY (site, time))",
+        )
+        .await
+        .expect("create");
+
+    // Text format, data split across CopyData messages mid-line, escapes and NULL.
+    let sink = client
+        .copy_in("COPY sensor (time, site, temp, ok, note) FROM STDIN")
+        .await
+        .expect("copy in");
+    futures::pin_mut!(sink);
+    let chunks: [&[u8]; 3] = [
+        b"2024-01-01 00:00:00+00\ta\t1.5\tt\ttab\\there\n2024-01-01 00:00",
+        b":10+00\ta\t2.5\tf\t\\N\n",
+        b"2024-01-01 00:00:20+00\tb\t-3\ttrue\tline\\nbreak\n\\.\n",
+    ];
+    for chunk in chunks {
+        sink.send(bytes::Bytes::from_static(chunk))
+            .await
+            .expect("send");
+    }
+    assert_eq!(sink.finish().await.expect("copy done"), 3);
+
+    // CSV with a header, quoted delimiters and newlines; an unquoted empty field is NULL.
+    let sink = client
+        .copy_in("COPY sensor (site, time, temp, note) FROM STDIN WITH (FORMAT csv, HEADER)")
+        .await
+        .expect("copy in csv");
+    futures::pin_mut!(sink);
+    let csv = "site,time,temp,note\nc,2024-01-01T00:00:00Z,4.25,\"a, \"\"quoted\"\"\nnote\"\nc,2024-01-01T00:00:10Z,,\"\"\n";
+    sink.send(bytes::Bytes::from(csv)).await.expect("send csv");
+    assert_eq!(sink.finish().await.expect("copy done csv"), 2);
+
+    let rows = client
+        .query(
+            "SELECT site, temp, ok, note FROM sensor ORDER BY site, time",
+            &[],
+        )
+        .await
+        .expect("select");
+    let got: Vec<(String, Option<f64>, Option<bool>, Option<String>)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a".into(), Some(1.5), Some(true), Some("tab\there".into())),
+            ("a".into(), Some(2.5), Some(false), None),
+            (
+                "b".into(),
+                Some(-3.0),
+                Some(true),
+                Some("line\nbreak".into())
+            ),
+            (
+                "c".into(),
+                Some(4.25),
+                None,
+                Some("a, \"quoted\"\nnote".into())
+            ),
+            ("c".into(), None, None, Some(String::new())),
+        ]
+    );
+
+    // COPY (query) TO STDOUT, text and CSV with a header.
+    let out: Vec<u8> = client
+        .copy_out("COPY (SELECT site, temp, note FROM sensor WHERE site <> 'c' ORDER BY time, site) TO STDOUT")
+        .await
+        .expect("copy out")
+        .try_fold(Vec::new(), |mut all, chunk| async move {
+            all.extend_from_slice(&chunk);
+            Ok(all)
+        })
+        .await
+        .expect("copy out data");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "a\t1.5\ttab\\there\na\t2.5\t\\N\nb\t-3\tline\\nbreak\n"
+    );
+    let out: Vec<u8> = client
+        .copy_out("COPY sensor (site, note) TO STDOUT WITH (FORMAT csv, HEADER)")
+        .await
+        .expect("copy out csv")
+        .try_fold(Vec::new(), |mut all, chunk| async move {
+            all.extend_from_slice(&chunk);
+            Ok(all)
+        })
+        .await
+        .expect("copy out csv data");
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("site,note\n"), "{text}");
+    assert!(text.contains("c,\"a, \"\"quoted\"\"\nnote\"\n"), "{text}");
+
+    // A bad value names its line and column; the connection stays usable.
+    let sink = client
+        .copy_in("COPY sensor (time, site, temp) FROM STDIN")
+        .await
+        .expect("copy in bad");
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(
+        b"2024-01-02 00:00:00+00\td\t1\n2024-01-02 00:00:10+00\td\thot\n",
+    ))
+    .await
+    .expect("send bad");
+    let error = sink.finish().await.expect_err("bad value");
+    let db = error.as_db_error().expect("server error");
+    assert_eq!(db.code().code(), "22P02", "{db:?}");
+    assert!(
+        db.message().contains("line 2, column temp"),
+        "{}",
+        db.message()
+    );
+    let sink = client
+        .copy_in("COPY sensor (time, site) FROM STDIN")
+        .await
+        .expect("copy in short");
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"2024-01-02 00:00:00+00\n"))
+        .await
+        .expect("send short");
+    let error = sink.finish().await.expect_err("missing column");
+    let db = error.as_db_error().expect("server error");
+    assert_eq!(db.code().code(), "22P04", "{db:?}");
+    assert!(
+        db.message().contains("missing data for column \"site\""),
+        "{}",
+        db.message()
+    );
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM sensor", &[])
+        .await
+        .expect("still usable")
+        .get(0);
+    assert_eq!(count, 5);
+    let error = client
+        .batch_execute("COPY sensor FROM '/etc/passwd'")
+        .await
+        .expect_err("server files are refused");
+    assert_eq!(error.code().map(|c| c.code()), Some("0A000"));
+}

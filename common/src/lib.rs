@@ -17,8 +17,12 @@ pub enum ErrorKind {
     UndefinedTable,
     /// The named column does not exist (SQLSTATE 42703, HTTP 400).
     UndefinedColumn,
-    /// The object already exists (SQLSTATE 42P07, HTTP 409).
+    /// The object already exists (SQLSTATE 42710, HTTP 409).
     DuplicateObject,
+    /// The table already exists (SQLSTATE 42P07, HTTP 409).
+    DuplicateTable,
+    /// The table already has a column of that name (SQLSTATE 42701, HTTP 409).
+    DuplicateColumn,
     /// A table definition is invalid: a column named twice, a misplaced `time` column
     /// (SQLSTATE 42P16, HTTP 400).
     InvalidDefinition,

@@ -30,9 +30,15 @@ pub(crate) struct SessionTarget {
     pub(crate) database: String,
 }
 
-/// Whether [`execute`] handles `statement` (otherwise DataFusion plans it).
-pub fn handles(statement: &Statement) -> bool {
-    matches!(
+/// Whether [`execute`] handles `statement` on `context` (otherwise DataFusion plans it): the
+/// table DDL, on sessions of [`crate::Engine::sql_session`].
+pub fn handles(context: &SessionContext, statement: &Statement) -> bool {
+    let ours = context
+        .state()
+        .config()
+        .get_extension::<SessionTarget>()
+        .is_some();
+    ours && matches!(
         statement,
         Statement::CreateTable(_)
             | Statement::AlterTable(_)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """psql, scripted, against the real server: line protocol written over HTTP is read with
-`psql -c` and `psql -f`, in psql's aligned and unaligned formats, and an error carries its
-SQLSTATE. Run by .ci/run; exits non-zero on any mismatch.
+`psql -c` and `psql -f`, in psql's aligned and unaligned formats, `\\copy` in both directions, and an
+error carries its SQLSTATE. Run by .ci/run; exits non-zero on any mismatch.
 
 usage: tests/clients/psql_check.py path/to/rusts
 """
@@ -78,6 +78,19 @@ def main():
             unaligned = psql(pg, "-A", "-t", "-f", script).stdout
             expect("psql -f unaligned output", unaligned,
                    "2\n2023-11-14 22:13:30+00\nUTC\n")
+            # \copy: psql streams a client-side file through COPY FROM STDIN / TO STDOUT.
+            source = os.path.join(directory, "in.csv")
+            with open(source, "w") as f:
+                f.write("host,time,usage\nx,2023-11-14 22:15:00+00,1.25\n"
+                        "y,2023-11-14 22:15:00+00,\"2.5\"\n")
+            target = os.path.join(directory, "out.csv")
+            copied = psql(pg, "-c", f"\\copy cpu (host, time, usage) FROM '{source}' "
+                          "WITH (FORMAT csv, HEADER)").stdout
+            expect("psql \\copy from a CSV file", copied, "COPY 2\n")
+            psql(pg, "-c", f"\\copy (SELECT host, usage FROM cpu WHERE host IN ('x', 'y') "
+                 f"ORDER BY host) TO '{target}' WITH (FORMAT csv)")
+            with open(target) as f:
+                expect("psql \\copy to a CSV file", f.read(), "x,1.25\ny,2.5\n")
             failed = psql(pg, "-v", "VERBOSITY=verbose", "-c", "SELECT * FROM nope", check=False)
             expect("psql error exit code", failed.returncode, 1)
             if "42P01" not in failed.stderr:

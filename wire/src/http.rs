@@ -5,6 +5,7 @@
 mod body;
 mod error;
 mod monitor;
+mod sql;
 mod write;
 
 use std::future::Future;
@@ -108,6 +109,11 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/write", post(write::write_v1))
         .route("/api/v2/write", post(write::write_v2))
+        .route("/sql", get(sql::query_sql).post(sql::query_sql))
+        .route(
+            "/api/v3/query_sql",
+            get(sql::query_sql).post(sql::query_sql),
+        )
         .route("/ping", get(monitor::ping).head(monitor::ping))
         .route("/health", get(monitor::health))
         .route("/ready", get(monitor::ready))

@@ -24,11 +24,14 @@
 //! # }
 //! ```
 //!
-//! Not here (yet): TLS, password authentication, `COPY`, `pg_catalog`. Limits are in
+//! `COPY … FROM STDIN` / `TO STDOUT` in text and CSV (`copy.rs`). Not here (yet): TLS,
+//! password authentication, `pg_catalog`. Limits are in
 //! `limits.rs`; results stream batch by batch, so memory per portal is one record batch.
 
 mod cancel;
 mod column_names;
+mod copy;
+mod copy_handler;
 mod encode;
 mod error;
 mod execute;
@@ -50,3 +53,11 @@ mod statement;
 mod text_format;
 
 pub use server::{PgServerOptions, SessionFactory, serve_pg};
+
+/// The SQLSTATE and message a DataFusion error gets on the Postgres wire (the HTTP SQL
+/// endpoint answers with the same).
+pub(crate) fn sqlstate_and_message(
+    error: &datafusion::error::DataFusionError,
+) -> (&'static str, String) {
+    sqlstate::datafusion_error_to_sqlstate(error)
+}

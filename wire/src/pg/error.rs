@@ -51,6 +51,37 @@ pub(crate) enum Error {
     UnknownStatement { name: String },
     #[error("cursor \"{name}\" does not exist")]
     UnknownCursor { name: String },
+    #[error("column \"{column}\" of relation \"{table}\" does not exist")]
+    UnknownColumn { table: String, column: String },
+    #[error("COPY {table}, line {line}: {reason} ({written} rows written before it)")]
+    BadCopyData {
+        table: String,
+        line: u64,
+        reason: String,
+        written: u64,
+    },
+    #[error(
+        "COPY {table}, line {line}, column {column}: invalid input \"{value}\": {reason} \
+         ({written} rows written before it)"
+    )]
+    InvalidCopyValue {
+        table: String,
+        line: u64,
+        column: String,
+        value: String,
+        reason: String,
+        written: u64,
+    },
+    #[error("COPY {table}, batch from line {line}: {message} ({written} rows written before it)")]
+    CopyFailed {
+        table: String,
+        line: u64,
+        written: u64,
+        code: &'static str,
+        message: String,
+    },
+    #[error("COPY from stdin failed: {message}")]
+    CopyAborted { message: String },
     #[error("{0}")]
     Query(#[from] DataFusionError),
     #[error("{0}")]
@@ -73,6 +104,11 @@ impl Error {
             Self::ParameterCount { .. } => code::PROTOCOL_VIOLATION,
             Self::UnknownStatement { .. } => code::INVALID_SQL_STATEMENT_NAME,
             Self::UnknownCursor { .. } => code::INVALID_CURSOR_NAME,
+            Self::UnknownColumn { .. } => code::UNDEFINED_COLUMN,
+            Self::BadCopyData { .. } => code::BAD_COPY_FILE_FORMAT,
+            Self::InvalidCopyValue { .. } => code::INVALID_TEXT_REPRESENTATION,
+            Self::CopyFailed { code, .. } => code,
+            Self::CopyAborted { .. } => code::QUERY_CANCELED,
             Self::Query(error) => return datafusion_error_to_sqlstate(error),
             Self::Engine(error) => crate::status::sqlstate(error.kind()),
         };

@@ -14,10 +14,11 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use pgwire::api::portal::Format;
-use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, QueryResponse, Response, Tag};
 use pgwire::messages::response::TransactionStatus;
 
 use crate::pg::column_names::rename_columns;
+use crate::pg::copy::{CopyCommand, copy_in, copy_out};
 use crate::pg::encode::{field_infos, wire_schema};
 use crate::pg::error::{Error, Result};
 use crate::pg::row_stream::data_rows;
@@ -55,6 +56,20 @@ pub(crate) async fn run_statement(
     match kind {
         StatementKind::Session(command) => {
             run_session_command(session, command, shape, store, status).await
+        }
+        StatementKind::Copy(CopyCommand::Out { query, format }) => {
+            let response = copy_out(session, query, format).await?;
+            Ok(Response::CopyOut(response))
+        }
+        StatementKind::Copy(CopyCommand::In {
+            table,
+            columns,
+            format,
+        }) => {
+            let (copy, count) = copy_in(session, table, columns, format).await?;
+            session.put_copy_in(copy);
+            let empty = futures::stream::empty();
+            Ok(Response::CopyIn(CopyResponse::new(0, count, empty)))
         }
         StatementKind::Ddl(statement) => {
             let tag = rusts_planner::ddl::execute(session.context(), statement)?;

@@ -161,7 +161,10 @@ impl ExtendedQueryHandler for QueryHandler {
             .await;
         send_parameter_changes(client, &session).await?;
         session.apply_to_datafusion().await?;
-        client.set_state(PgWireConnectionState::ReadyForQuery);
+        // A COPY FROM STDIN leaves the connection in copy mode until CopyDone / CopyFail.
+        if !matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+        }
         client.set_transaction_status(status);
         result
     }

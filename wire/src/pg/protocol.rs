@@ -5,8 +5,8 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::{Sink, SinkExt, StreamExt};
-use pgwire::api::ClientInfo;
 use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::RowDescription;
@@ -89,7 +89,7 @@ pub(crate) async fn send_response<C>(
     status: &mut TransactionStatus,
 ) -> PgWireResult<()>
 where
-    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
@@ -117,9 +117,18 @@ where
         }
         Response::EmptyQuery => PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
         Response::Error(info) => return Err(PgWireError::UserError(info)),
-        Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
+        Response::CopyOut(copy) => {
+            // Sends CopyOutResponse, a CopyData per row, CopyDone and `COPY n`.
+            return pgwire::api::copy::send_copy_out_response(client, copy).await;
+        }
+        Response::CopyIn(copy) => {
+            pgwire::api::copy::send_copy_in_response(client, copy).await?;
+            client.set_state(PgWireConnectionState::CopyInProgress(!describe));
+            return Ok(());
+        }
+        Response::CopyBoth(_) => {
             return Err(Error::NotSupported {
-                what: "COPY".to_owned(),
+                what: "COPY BOTH (replication)".to_owned(),
             }
             .into());
         }

@@ -94,6 +94,8 @@ pub(crate) struct Session {
     prepared: Mutex<BTreeSet<String>>,
     /// Time zone last handed to DataFusion, so we only reconfigure it on change.
     applied_time_zone: Mutex<String>,
+    /// The `COPY … FROM STDIN` in progress, between `CopyData` messages.
+    copy_in: Mutex<Option<crate::pg::copy::CopyIn>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -118,7 +120,20 @@ impl Session {
             interrupt: Mutex::new(interrupt),
             prepared: Mutex::new(BTreeSet::new()),
             applied_time_zone: Mutex::new(String::new()),
+            copy_in: Mutex::new(None),
         }
+    }
+
+    /// Takes the COPY in progress (put back with [`Self::put_copy_in`] between messages).
+    pub(crate) fn take_copy_in(&self) -> Option<crate::pg::copy::CopyIn> {
+        self.copy_in
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    pub(crate) fn put_copy_in(&self, copy: crate::pg::copy::CopyIn) {
+        *self.copy_in.lock().unwrap_or_else(PoisonError::into_inner) = Some(copy);
     }
 
     pub(crate) fn context(&self) -> &SessionContext {

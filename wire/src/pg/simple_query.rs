@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::Statement;
 use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::portal::Format;
 use pgwire::api::query::{SimpleQueryHandler, send_ready_for_query};
@@ -75,7 +76,14 @@ impl QueryHandler {
                 ))
                 .await?;
         }
-        for statement in statements {
+        let count = statements.len();
+        for (index, statement) in statements.into_iter().enumerate() {
+            if index + 1 < count && is_copy_from(&statement) {
+                return Err(Error::NotSupported {
+                    what: "COPY FROM STDIN before other statements in one query string".to_owned(),
+                }
+                .into());
+            }
             let response =
                 run_simple_statement(session, statement, client.portal_store(), *status).await;
             let sent = match response {
@@ -119,8 +127,12 @@ impl SimpleQueryHandler for QueryHandler {
                 .await?;
             status = status.to_error_state();
         }
-        client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            // The data follows; CopyDone or CopyFail ends the query (see `copy_handler.rs`).
+            return Ok(());
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
         send_ready_for_query(client, status).await
     }
 
@@ -167,6 +179,10 @@ async fn buffer(mut rows: QueryResponse) -> PgWireResult<QueryResponse> {
     let mut response = QueryResponse::new(rows.row_schema(), futures::stream::iter(buffered));
     response.set_command_tag(rows.command_tag());
     Ok(response)
+}
+
+fn is_copy_from(statement: &DFStatement) -> bool {
+    matches!(statement, DFStatement::Statement(inner) if matches!(**inner, Statement::Copy { to: false, .. }))
 }
 
 /// Query text for debug logs, cut at 200 bytes on a character boundary.

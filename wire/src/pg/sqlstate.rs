@@ -39,6 +39,7 @@ pub(crate) mod code {
     pub(crate) const IN_FAILED_TRANSACTION: &str = "25P02";
     pub(crate) const INVALID_SQL_STATEMENT_NAME: &str = "26000";
     pub(crate) const INVALID_CURSOR_NAME: &str = "34000";
+    pub(crate) const BAD_COPY_FILE_FORMAT: &str = "22P04";
     pub(crate) const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
     pub(crate) const PROTOCOL_VIOLATION: &str = "08P01";
     pub(crate) const INVALID_AUTHORIZATION_SPECIFICATION: &str = "28000";
@@ -69,7 +70,72 @@ pub(crate) fn datafusion_error_to_sqlstate(error: &DataFusionError) -> (&'static
             format!("internal error (error id {error_id}); see server log"),
         );
     }
-    (code, error.strip_backtrace())
+    (code, postgres_message(root))
+}
+
+/// The root cause in Postgres's words where they are well known (a user searching for the
+/// message finds Postgres's documentation), else DataFusion's text without its
+/// "Error during planning: "-style prefixes.
+fn postgres_message(root: &DataFusionError) -> String {
+    match root {
+        DataFusionError::ArrowError(error, _) => return arrow_message(error),
+        DataFusionError::External(external) => {
+            if let Some(error) = external.downcast_ref::<ArrowError>() {
+                return arrow_message(error);
+            }
+            if let Some(error) = external.downcast_ref::<rusts_planner::Error>() {
+                return error.to_string();
+            }
+        }
+        DataFusionError::SchemaError(error, _) => {
+            if let SchemaError::FieldNotFound { field, .. } = error.as_ref() {
+                return format!("column \"{}\" does not exist", field.name());
+            }
+        }
+        DataFusionError::Plan(message) => {
+            if let Some(table) = message
+                .strip_prefix("table '")
+                .and_then(|rest| rest.strip_suffix("' not found"))
+            {
+                let name = table.rsplit('.').next().unwrap_or(table);
+                return format!("relation \"{name}\" does not exist");
+            }
+            if let Some(rest) = message.strip_prefix("Invalid function '")
+                && let Some((name, _)) = rest.split_once('\'')
+            {
+                return format!("function {name} does not exist");
+            }
+        }
+        _ => {}
+    }
+    let text = root.strip_backtrace();
+    let prefixes = [
+        "Error during planning: ",
+        "Execution error: ",
+        "External error: ",
+        "Schema error: ",
+        "Arrow error: ",
+        "Optimizer rule ",
+    ];
+    let mut text = text.as_str();
+    while let Some(rest) = prefixes.iter().find_map(|prefix| text.strip_prefix(prefix)) {
+        text = rest;
+    }
+    text.to_owned()
+}
+
+fn arrow_message(error: &ArrowError) -> String {
+    match error {
+        ArrowError::DivideByZero => "division by zero".to_owned(),
+        other => {
+            let text = other.to_string();
+            let prefixes = ["Cast error: ", "Parser error: ", "Compute error: "];
+            prefixes
+                .iter()
+                .find_map(|prefix| text.strip_prefix(prefix))
+                .map_or(text.clone(), str::to_owned)
+        }
+    }
 }
 
 /// The code for the innermost DataFusion error, where the real cause sits.

@@ -12,9 +12,11 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
 use pgwire::api::Type;
 
 use crate::pg::column_names::{postgres_column_names, rename_columns};
+use crate::pg::copy::CopyCommand;
 use crate::pg::error::{Error, Result};
 use crate::pg::limits::{SQL_BYTES_MAX, STATEMENTS_PER_QUERY_MAX};
 use crate::pg::params::declared_data_type;
@@ -34,6 +36,30 @@ pub(crate) fn parse_statements(sql: &str) -> Result<Vec<DFStatement>> {
         });
     }
     let dialect = PostgreSqlDialect {};
+    if starts_with_copy(sql) {
+        // DataFusion's parser reads COPY as its own `COPY … TO 'file'`; Postgres's COPY
+        // (FROM STDIN, TO STDOUT, options) is sqlparser's.
+        let statements = Parser::new(&dialect)
+            .with_recursion_limit(PARSER_RECURSION_MAX)
+            .try_with_sql(sql)
+            .and_then(|mut parser| parser.parse_statements())
+            .map_err(|error| {
+                Error::Query(datafusion::error::DataFusionError::SQL(
+                    Box::new(error),
+                    None,
+                ))
+            })?;
+        if statements.len() > STATEMENTS_PER_QUERY_MAX {
+            return Err(Error::LimitExceeded {
+                what: "statements in one query",
+                limit: STATEMENTS_PER_QUERY_MAX,
+            });
+        }
+        return Ok(statements
+            .into_iter()
+            .map(|statement| DFStatement::Statement(Box::new(statement)))
+            .collect());
+    }
     let statements = DFParserBuilder::new(sql)
         .with_dialect(&dialect)
         .with_recursion_limit(PARSER_RECURSION_MAX)
@@ -46,6 +72,20 @@ pub(crate) fn parse_statements(sql: &str) -> Result<Vec<DFStatement>> {
         });
     }
     Ok(statements.into())
+}
+
+/// Whether `sql` begins with the COPY keyword (after blanks and `--` comments).
+fn starts_with_copy(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    while let Some(comment) = rest.strip_prefix("--") {
+        rest = comment
+            .split_once('\n')
+            .map_or("", |(_, after)| after)
+            .trim_start();
+    }
+    rest.get(..4)
+        .is_some_and(|word| word.eq_ignore_ascii_case("copy"))
+        && !rest[4..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
 }
 
 /// How a DataFusion statement completes, which decides its `CommandComplete` tag.
@@ -136,6 +176,8 @@ pub(crate) enum StatementKind {
     Session(SessionCommand),
     /// `CREATE TABLE`, `ALTER TABLE`, `DROP TABLE`: see `rusts_planner::ddl`.
     Ddl(Box<Statement>),
+    /// `COPY … FROM STDIN` / `TO STDOUT`: see `copy.rs`.
+    Copy(CopyCommand),
     Query {
         statement: DFStatement,
         completion: Completion,
@@ -147,6 +189,16 @@ impl StatementKind {
     pub(crate) fn of(statement: DFStatement, session: &Session) -> Result<Self> {
         if let Some(command) = SessionCommand::from_statement(&statement)? {
             return Ok(Self::Session(command));
+        }
+        if let DFStatement::CopyTo(_) = &statement {
+            return Err(Error::NotSupported {
+                what: "COPY to a server file (use COPY … TO STDOUT, e.g. psql's \\copy)".to_owned(),
+            });
+        }
+        if let DFStatement::Statement(inner) = &statement
+            && let Some(copy) = CopyCommand::from_statement(inner)?
+        {
+            return Ok(Self::Copy(copy));
         }
         if let DFStatement::Statement(inner) = &statement
             && rusts_planner::ddl::handles(session.context(), inner)
