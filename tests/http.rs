@@ -301,7 +301,14 @@ fn sql_over_http_answers_json_csv_and_arrow_with_postgres_errors() {
         .into_string()
         .unwrap();
     assert_eq!(body, "{\"n\":2}\n");
+}
 
+#[test]
+fn sql_over_http_errors_carry_sqlstates_and_ddl_dml_work() {
+    let server = Server::start("");
+    let lines = "cpu,host=a usage=1.5 1700000000000000000\n";
+    let (status, body) = post(&server.url("/write?db=metrics"), &[], lines.as_bytes());
+    assert_eq!(status, 204, "{body}");
     // Errors: the SQLSTATE and Postgres's message, with an HTTP status for their class.
     let (status, body) = post(&server.url("/sql?db=metrics"), &[], b"SELECT * FROM nope");
     assert_eq!(status, 404, "{body}");

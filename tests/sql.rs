@@ -121,9 +121,12 @@ async fn line_protocol_data_is_queryable_over_the_postgres_wire_across_restarts(
     assert_eq!((row.get::<_, f64>(0), row.get::<_, i64>(1)), (1.25, 1));
 }
 
+/// site, temp, ok, note.
+type SensorRow = (String, Option<f64>, Option<bool>, Option<String>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_from_stdin_and_to_stdout_in_text_and_csv() {
-    use futures::{SinkExt, TryStreamExt};
+    use futures::SinkExt;
     let server = Server::start("");
     let client = connect(&server, "rusts").await;
     client
@@ -169,7 +172,7 @@ async fn copy_from_stdin_and_to_stdout_in_text_and_csv() {
         )
         .await
         .expect("select");
-    let got: Vec<(String, Option<f64>, Option<bool>, Option<String>)> = rows
+    let got: Vec<SensorRow> = rows
         .iter()
         .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
         .collect();
@@ -193,8 +196,13 @@ async fn copy_from_stdin_and_to_stdout_in_text_and_csv() {
             ("c".into(), None, None, Some(String::new())),
         ]
     );
+    copy_out_text_and_csv(&client).await;
+    copy_errors_name_the_line(&client).await;
+}
 
-    // COPY (query) TO STDOUT, text and CSV with a header.
+/// COPY (query) TO STDOUT, text and CSV with a header.
+async fn copy_out_text_and_csv(client: &Client) {
+    use futures::TryStreamExt;
     let out: Vec<u8> = client
         .copy_out("COPY (SELECT site, temp, note FROM sensor WHERE site <> 'c' ORDER BY time, site) TO STDOUT")
         .await
@@ -222,8 +230,11 @@ async fn copy_from_stdin_and_to_stdout_in_text_and_csv() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("site,note\n"), "{text}");
     assert!(text.contains("c,\"a, \"\"quoted\"\"\nnote\"\n"), "{text}");
+}
 
-    // A bad value names its line and column; the connection stays usable.
+/// A bad value names its line and column; the connection stays usable.
+async fn copy_errors_name_the_line(client: &Client) {
+    use futures::SinkExt;
     let sink = client
         .copy_in("COPY sensor (time, site, temp) FROM STDIN")
         .await

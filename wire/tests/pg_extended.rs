@@ -191,7 +191,12 @@ async fn parameter_types_are_inferred_by_datafusion() {
         .unwrap()
         .get(0);
     assert_eq!(sum, 42);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_are_typed_by_declaration_cast_and_limit() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
     // As in Postgres: a declared type types a bare `$1` (and its result column), a cast
     // types its operand, and LIMIT / OFFSET take int8.
     let statement = client
@@ -227,6 +232,12 @@ async fn parameter_types_are_inferred_by_datafusion() {
     assert_eq!(statement.params(), &[Type::INT8, Type::INT8]);
     let rows = client.query(&statement, &[&1i64, &1i64]).await.unwrap();
     assert_eq!(rows.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_parameters_and_parameters_in_dml() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
 
     // NULL parameters, and parameters in DML.
     client

@@ -168,8 +168,12 @@ fn check_definition(
         }
     }
     names.sort_unstable();
-    if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
-        return Err(invalid(format!("column \"{}\" is named twice", pair[0])));
+    if let Some(name) = names
+        .iter()
+        .zip(names.iter().skip(1))
+        .find_map(|(left, right)| (left == right).then_some(left))
+    {
+        return Err(invalid(format!("column \"{name}\" is named twice")));
     }
     Ok(())
 }

@@ -109,6 +109,31 @@ async fn answer(
     body: Body,
 ) -> Result<Response, HttpError> {
     let bytes = read_body(headers, body, state.options.body_bytes_max).await?;
+    let (sql, format, database) = request_of(parameters, headers, bytes)?;
+    let context = state
+        .engine
+        .sql_session(&database)
+        .map_err(|error| HttpError::from_engine(&error))?;
+    let statement = one_statement(&sql)?;
+    if let DFStatement::Statement(inner) = &statement
+        && rusts_planner::ddl::handles(&context, inner)
+    {
+        let tag = rusts_planner::ddl::execute(&context, inner)
+            .map_err(|error| HttpError::from_engine(&error))?;
+        let body = serde_json::json!({ "command": tag });
+        return Ok((StatusCode::OK, axum::Json(body)).into_response());
+    }
+    let (schema, batches) = run(&context, statement).await?;
+    let body = encode(format, &schema, &batches).map_err(|error| query_error(&error))?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+}
+
+/// The SQL text, the answer's format and the database, from parameters and body.
+fn request_of(
+    parameters: HashMap<String, String>,
+    headers: &HeaderMap,
+    bytes: Vec<u8>,
+) -> Result<(String, Format, String), HttpError> {
     let mut request = SqlRequest {
         q: parameters.get("q").cloned(),
         db: parameters.get("db").cloned(),
@@ -143,20 +168,15 @@ async fn answer(
         Some(name) => Format::parse(name)?,
         None => Format::from_accept(headers),
     };
-    let database = request.db.as_deref().unwrap_or(DEFAULT_DATABASE);
-    let context = state
-        .engine
-        .sql_session(database)
-        .map_err(|error| HttpError::from_engine(&error))?;
-    let statement = one_statement(&sql)?;
-    if let DFStatement::Statement(inner) = &statement
-        && rusts_planner::ddl::handles(&context, inner)
-    {
-        let tag = rusts_planner::ddl::execute(&context, inner)
-            .map_err(|error| HttpError::from_engine(&error))?;
-        let body = serde_json::json!({ "command": tag });
-        return Ok((StatusCode::OK, axum::Json(body)).into_response());
-    }
+    let database = request.db.unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    Ok((sql, format, database))
+}
+
+/// Plans and runs `statement`, collecting at most `RESPONSE_BYTES_MAX` of results.
+async fn run(
+    context: &datafusion::prelude::SessionContext,
+    statement: DFStatement,
+) -> Result<(SchemaRef, Vec<RecordBatch>), HttpError> {
     let plan = context
         .state()
         .statement_to_plan(statement)
@@ -187,8 +207,7 @@ async fn answer(
         }
         batches.push(batch);
     }
-    let body = encode(format, &schema, &batches).map_err(|error| query_error(&error))?;
-    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+    Ok((schema, batches))
 }
 
 fn one_statement(sql: &str) -> Result<DFStatement, HttpError> {

@@ -164,6 +164,24 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Co
             }
         }
     }
+    apply_legacy_options(&mut format, legacy, &mut quote, &mut escape)?;
+    if !format.csv && (quote.is_some() || escape.is_some() || format.header) {
+        return Err(Error::NotSupported {
+            what: "QUOTE, ESCAPE and HEADER outside CSV format".to_owned(),
+        });
+    }
+    format.quote = quote.unwrap_or(b'"');
+    format.escape = escape.unwrap_or(format.quote);
+    Ok(format)
+}
+
+/// The pre-9.0 spellings: `WITH DELIMITER ','`, `NULL ''`, `CSV HEADER QUOTE '"'`.
+fn apply_legacy_options(
+    format: &mut CopyFormat,
+    legacy: &[CopyLegacyOption],
+    quote: &mut Option<u8>,
+    escape: &mut Option<u8>,
+) -> Result<()> {
     for option in legacy {
         match option {
             CopyLegacyOption::Delimiter(c) => format.delimiter = single_byte("DELIMITER", *c)?,
@@ -173,9 +191,9 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Co
                 for option in csv_options {
                     match option {
                         CopyLegacyCsvOption::Header => format.header = true,
-                        CopyLegacyCsvOption::Quote(c) => quote = Some(single_byte("QUOTE", *c)?),
+                        CopyLegacyCsvOption::Quote(c) => *quote = Some(single_byte("QUOTE", *c)?),
                         CopyLegacyCsvOption::Escape(c) => {
-                            escape = Some(single_byte("ESCAPE", *c)?);
+                            *escape = Some(single_byte("ESCAPE", *c)?);
                         }
                         other => {
                             return Err(Error::NotSupported {
@@ -192,14 +210,7 @@ fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Co
             }
         }
     }
-    if !format.csv && (quote.is_some() || escape.is_some() || format.header) {
-        return Err(Error::NotSupported {
-            what: "QUOTE, ESCAPE and HEADER outside CSV format".to_owned(),
-        });
-    }
-    format.quote = quote.unwrap_or(b'"');
-    format.escape = escape.unwrap_or(format.quote);
-    Ok(format)
+    Ok(())
 }
 
 fn single_byte(option: &str, c: char) -> Result<u8> {
