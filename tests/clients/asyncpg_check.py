@@ -101,7 +101,7 @@ async def check_introspection(checks, conn):
         value = await conn.fetchval(
             "SELECT array_agg(count ORDER BY time) FROM cpu WHERE host = 'a'")
     except asyncpg.exceptions.UndefinedTableError as error:
-        if "pg_catalog" not in str(error):
+        if "pg_type" not in str(error):
             raise
         checks.gap("array_agg result (type introspection)", "issue 6: pg_catalog", str(error))
         return
