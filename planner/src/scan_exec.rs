@@ -1,5 +1,6 @@
-//! The physical scan of a measurement: runs the storage engine's (blocking) [`Scan`] on a
-//! blocking thread and streams its record batches through a bounded channel, so a slow
+//! The physical scan of a measurement, in one partition per target partition (core), each
+//! reading a disjoint share of the selected series: runs the storage engine's (blocking)
+//! [`Scan`] on a blocking thread and streams its record batches through a bounded channel, so a slow
 //! client holds at most [`SCAN_CHANNEL_BATCHES`] batches in memory and a dropped query stops
 //! the read. `EXPLAIN` shows the pushed-down predicate; `EXPLAIN ANALYZE` shows what the
 //! storage pruned (series, partitions, segments, chunks).
@@ -24,7 +25,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use rusts_storage::{ScanRequest, ScanStats, TagPredicate, TimeRange};
+use rusts_storage::{ScanRequest, ScanStats, Shard, TagPredicate, TimeRange};
 
 use crate::dml::{display_name, engine_error};
 use tokio::sync::mpsc;
@@ -48,10 +49,11 @@ impl MeasurementScanExec {
         request: ScanRequest,
         schema: SchemaRef,
         limit: Option<usize>,
+        partitions: usize,
     ) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema),
-            Partitioning::UnknownPartitioning(1),
+            Partitioning::UnknownPartitioning(partitions.max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -138,21 +140,25 @@ impl PruningMetrics {
         }
     }
 
-    fn record(&self, stats: &ScanStats) {
+    /// Series and chunks add up over the shards; totals and partition and segment counts are
+    /// the same in every shard, so only the first one reports them.
+    fn record(&self, stats: &ScanStats, first_shard: bool) {
         let add =
             |count: &Count, value: u64| count.add(usize::try_from(value).unwrap_or(usize::MAX));
-        add(&self.series_total, stats.series_total);
+        if first_shard {
+            add(&self.series_total, stats.series_total);
+            add(&self.partitions_total, stats.partitions_total);
+            add(
+                &self.partitions_pruned,
+                stats.partitions_pruned_by_time + stats.partitions_pruned_by_bloom,
+            );
+            add(&self.segments_scanned, stats.segments_scanned);
+            add(
+                &self.segments_pruned,
+                stats.segments_pruned_by_time + stats.segments_pruned_by_bloom,
+            );
+        }
         add(&self.series_matched, stats.series_matched);
-        add(&self.partitions_total, stats.partitions_total);
-        add(
-            &self.partitions_pruned,
-            stats.partitions_pruned_by_time + stats.partitions_pruned_by_bloom,
-        );
-        add(&self.segments_scanned, stats.segments_scanned);
-        add(
-            &self.segments_pruned,
-            stats.segments_pruned_by_time + stats.segments_pruned_by_bloom,
-        );
         add(&self.chunks_read, stats.chunks_read);
         add(&self.chunks_pruned, stats.chunks_pruned_by_time);
     }
@@ -203,7 +209,12 @@ impl ExecutionPlan for MeasurementScanExec {
         let schema = Arc::clone(self.properties.eq_properties.schema());
         let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(SCAN_CHANNEL_BATCHES);
         let storage = Arc::clone(&self.storage);
-        let request = self.request.clone();
+        let count = self.properties.partitioning.partition_count();
+        let mut request = self.request.clone();
+        request.shard = Shard {
+            index: u32::try_from(partition).unwrap_or(0),
+            count: u32::try_from(count).unwrap_or(1),
+        };
         let limit = self.limit;
         let pruning = PruningMetrics::new(&self.metrics, partition);
         tokio::task::spawn_blocking(move || {
@@ -247,5 +258,5 @@ fn read(
             break;
         }
     }
-    pruning.record(&scan.stats());
+    pruning.record(&scan.stats(), request.shard.index == 0);
 }

@@ -140,7 +140,7 @@ impl TableProvider for MeasurementTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -152,16 +152,18 @@ impl TableProvider for MeasurementTable {
         };
         let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
         let request = ScanRequest {
-            measurement: self.storage_name.clone(),
             predicate,
             projection: Some(columns),
-            batch_rows: rusts_storage::SCAN_BATCH_ROWS_DEFAULT,
+            ..ScanRequest::new(&self.storage_name)
         };
+        // One partition per target partition (cores), each reading a share of the series.
+        let partitions = state.config().target_partitions().max(1);
         Ok(Arc::new(MeasurementScanExec::new(
             Arc::clone(&self.storage),
             request,
             schema,
             limit,
+            partitions,
         )))
     }
 }

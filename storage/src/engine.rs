@@ -308,7 +308,14 @@ fn snapshot_for_scan(state: &State, request: &ScanRequest) -> Result<ScanSnapsho
         .ok_or_else(|| Error::UnknownMeasurement {
             measurement: request.measurement.clone(),
         })?;
-    let series = select_series(state, &request.measurement, &request.predicate)?;
+    let mut series = select_series(state, &request.measurement, &request.predicate)?;
+    if request.shard != crate::scan::Shard::ALL {
+        let mut position = 0;
+        series.retain(|_| {
+            position += 1;
+            request.shard.holds(position - 1)
+        });
+    }
     let series_total = state.tags.select(&request.measurement, &[])?.len();
     let range = request.predicate.time_range;
     // The active memtable keeps changing after the lock is released: copy the selected

@@ -52,7 +52,7 @@ pub use error::{Error, Result};
 pub use options::{StorageOptions, WalDurability};
 pub use point::Point;
 pub use predicate::{Predicate, TagPredicate, TimeRange};
-pub use scan::{SCAN_BATCH_ROWS_DEFAULT, Scan, ScanRequest, ScanStats};
+pub use scan::{SCAN_BATCH_ROWS_DEFAULT, Scan, ScanRequest, ScanStats, Shard};
 pub use scan_output::{field_data_type, time_data_type};
 pub use schema::{FieldSchema, FieldType, FieldValue, MeasurementSchema};
 pub use series::{SeriesId, SeriesKey};

@@ -204,23 +204,10 @@ impl Column {
         self.valid.get(row).copied().unwrap_or(false)
     }
 
+    #[cfg(test)]
     pub(crate) fn float(&self, row: usize) -> Option<f64> {
         match &self.values {
             ColumnValues::Float(values) if self.is_valid(row) => values.get(row).copied(),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn integer(&self, row: usize) -> Option<i64> {
-        match &self.values {
-            ColumnValues::Integer(values) if self.is_valid(row) => values.get(row).copied(),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn unsigned(&self, row: usize) -> Option<u64> {
-        match &self.values {
-            ColumnValues::Unsigned(values) if self.is_valid(row) => values.get(row).copied(),
             _ => None,
         }
     }

@@ -41,6 +41,29 @@ pub struct ScanRequest {
     pub projection: Option<Vec<String>>,
     /// Rows per batch, at least 1.
     pub batch_rows: usize,
+    /// Which share of the selected series to read: series `i` (in id order) belongs to
+    /// shard `i % count`. Parallel scans of one query each take one shard.
+    pub shard: Shard,
+}
+
+/// One of `count` disjoint shares of a scan's series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This share, `0..count`.
+    pub index: u32,
+    /// How many shares, at least 1.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole scan.
+    pub const ALL: Self = Self { index: 0, count: 1 };
+
+    /// Whether the series at `position` (in id order) is this shard's.
+    pub(crate) fn holds(self, position: usize) -> bool {
+        let count = usize::try_from(self.count.max(1)).unwrap_or(1);
+        position % count == usize::try_from(self.index).unwrap_or(0)
+    }
 }
 
 impl ScanRequest {
@@ -51,6 +74,7 @@ impl ScanRequest {
             predicate: Predicate::default(),
             projection: None,
             batch_rows: SCAN_BATCH_ROWS_DEFAULT,
+            shard: Shard::ALL,
         }
     }
 }

@@ -11,7 +11,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::run::{Column, Run};
+use crate::run::{Column, ColumnValues, Run};
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
 use crate::series::SeriesKey;
 
@@ -120,18 +120,28 @@ impl BatchBuilder {
                     Some(value) => (0..count).for_each(|_| b.append_value(value)),
                     None => (0..count).for_each(|_| b.append_null()),
                 },
-                ColumnBuilder::Float(i, b) => {
-                    let c = column(run, *i);
-                    (start..end).for_each(|row| b.append_option(c.and_then(|c| c.float(row))));
-                }
-                ColumnBuilder::Integer(i, b) => {
-                    let c = column(run, *i);
-                    (start..end).for_each(|row| b.append_option(c.and_then(|c| c.integer(row))));
-                }
-                ColumnBuilder::Unsigned(i, b) => {
-                    let c = column(run, *i);
-                    (start..end).for_each(|row| b.append_option(c.and_then(|c| c.unsigned(row))));
-                }
+                // Numbers are copied in bulk: values and validity are dense by row.
+                ColumnBuilder::Float(i, b) => match column(run, *i) {
+                    Some(Column {
+                        values: ColumnValues::Float(values),
+                        valid,
+                    }) => append_dense(b, values, valid, start, end),
+                    _ => b.append_nulls(count),
+                },
+                ColumnBuilder::Integer(i, b) => match column(run, *i) {
+                    Some(Column {
+                        values: ColumnValues::Integer(values),
+                        valid,
+                    }) => append_dense(b, values, valid, start, end),
+                    _ => b.append_nulls(count),
+                },
+                ColumnBuilder::Unsigned(i, b) => match column(run, *i) {
+                    Some(Column {
+                        values: ColumnValues::Unsigned(values),
+                        valid,
+                    }) => append_dense(b, values, valid, start, end),
+                    _ => b.append_nulls(count),
+                },
                 ColumnBuilder::Boolean(i, b) => {
                     let c = column(run, *i);
                     (start..end).for_each(|row| b.append_option(c.and_then(|c| c.boolean(row))));
@@ -167,6 +177,22 @@ impl BatchBuilder {
             .collect();
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
         RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options)
+    }
+}
+
+/// Appends rows `start..end` of a dense column (a value slot for every row, `valid` saying
+/// which hold one).
+fn append_dense<T: arrow_array::ArrowPrimitiveType>(
+    builder: &mut arrow_array::builder::PrimitiveBuilder<T>,
+    values: &[T::Native],
+    valid: &[bool],
+    start: usize,
+    end: usize,
+) {
+    match (values.get(start..end), valid.get(start..end)) {
+        (Some(values), Some(valid)) if valid.iter().all(|v| *v) => builder.append_slice(values),
+        (Some(values), Some(valid)) => builder.append_values(values, valid),
+        _ => builder.append_nulls(end - start),
     }
 }
 

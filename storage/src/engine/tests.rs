@@ -162,3 +162,41 @@ fn a_failing_flush_is_reported_retried_and_loses_nothing() {
         "after restart"
     );
 }
+
+#[test]
+fn shards_split_the_series_disjointly_and_cover_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(options(dir.path())).unwrap();
+    let points: Vec<Point> = (0..7)
+        .map(|host| point(&format!("h{host}"), f64::from(host)))
+        .collect();
+    engine.write(&points).unwrap();
+    engine.flush().unwrap();
+    let hosts = |shard: crate::scan::Shard| -> Vec<String> {
+        let request = ScanRequest {
+            shard,
+            ..ScanRequest::new("cpu")
+        };
+        let mut hosts = Vec::new();
+        for batch in engine.scan(&request).unwrap() {
+            use arrow_array::cast::AsArray;
+            let batch = batch.unwrap();
+            let column = batch.column(1).as_string::<i32>();
+            hosts.extend((0..batch.num_rows()).map(|row| column.value(row).to_owned()));
+        }
+        hosts.sort();
+        hosts
+    };
+    let all = hosts(crate::scan::Shard::ALL);
+    assert_eq!(all.len(), 7);
+    let first = hosts(crate::scan::Shard { index: 0, count: 2 });
+    let second = hosts(crate::scan::Shard { index: 1, count: 2 });
+    assert_eq!(first.len() + second.len(), 7);
+    assert!(
+        first.len() >= 3 && second.len() >= 3,
+        "{first:?} {second:?}"
+    );
+    let mut union = [first, second].concat();
+    union.sort();
+    assert_eq!(union, all);
+}
