@@ -352,7 +352,7 @@ fn table_name(target: &SessionTarget, name: &ObjectName) -> Result<String> {
 }
 
 /// Unquoted identifiers fold to lower case, as in Postgres; quoted ones keep their case.
-fn normalize(ident: &Ident) -> String {
+pub fn normalize(ident: &Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()
     } else {

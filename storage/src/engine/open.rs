@@ -303,23 +303,7 @@ fn replay_record(
                 return Ok(());
             }
             state.active.delete(&series, &range);
-            let known = state
-                .version
-                .tombstones
-                .iter()
-                .any(|t| t.sequence == sequence);
-            if !known {
-                let mut tombstones = state.version.tombstones.clone();
-                let mut series = series;
-                series.sort_unstable();
-                tombstones.push(Arc::new(Tombstone {
-                    sequence,
-                    measurement,
-                    series,
-                    range,
-                }));
-                state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
-            }
+            replay_tombstone(state, sequence, measurement, series, range);
         }
         WalRecord::Define {
             measurement,
@@ -349,7 +333,7 @@ fn replay_drop(
     state: &mut State,
     sequence: WalSequence,
     measurement: String,
-    mut series: Vec<crate::series::SeriesId>,
+    series: Vec<crate::series::SeriesId>,
     dropped: &mut bool,
 ) {
     *dropped = true;
@@ -361,22 +345,40 @@ fn replay_drop(
         return;
     }
     super::ddl::forget_measurement(state, &measurement, &series);
-    let known = state
+    replay_tombstone(
+        state,
+        sequence,
+        measurement,
+        series,
+        crate::predicate::TimeRange::ALL,
+    );
+}
+
+/// Adds the tombstone of a replayed delete or drop, unless the manifest already has it.
+fn replay_tombstone(
+    state: &mut State,
+    sequence: WalSequence,
+    measurement: String,
+    mut series: Vec<crate::series::SeriesId>,
+    range: crate::predicate::TimeRange,
+) {
+    if state
         .version
         .tombstones
         .iter()
-        .any(|t| t.sequence == sequence);
-    if !known {
-        series.sort_unstable();
-        let mut tombstones = state.version.tombstones.clone();
-        tombstones.push(Arc::new(Tombstone {
-            sequence,
-            measurement,
-            series,
-            range: crate::predicate::TimeRange::ALL,
-        }));
-        state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
+        .any(|t| t.sequence == sequence)
+    {
+        return;
     }
+    series.sort_unstable();
+    let mut tombstones = state.version.tombstones.clone();
+    tombstones.push(Arc::new(Tombstone {
+        sequence,
+        measurement,
+        series,
+        range,
+    }));
+    state.version = Arc::new(Version::new(state.version.segments.clone(), tombstones));
 }
 
 fn replay_point(

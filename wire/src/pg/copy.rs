@@ -20,7 +20,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::util::display::FormatOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::sql::sqlparser::ast::{
-    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Ident, ObjectName,
+    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, ObjectName,
     Statement,
 };
 use futures::StreamExt;
@@ -87,7 +87,8 @@ impl CopyCommand {
                 columns,
             } => {
                 let table = object_name(table_name);
-                let columns: Vec<String> = columns.iter().map(ident).collect();
+                let columns: Vec<String> =
+                    columns.iter().map(rusts_planner::ddl::normalize).collect();
                 if *to {
                     let list = if columns.is_empty() {
                         "*".to_owned()
@@ -222,19 +223,11 @@ fn single_byte(option: &str, c: char) -> Result<u8> {
         })
 }
 
-fn ident(ident: &Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
-}
-
 fn object_name(name: &ObjectName) -> String {
     name.0
         .iter()
         .filter_map(|part| part.as_ident())
-        .map(|part| quoted(&ident(part)))
+        .map(|part| quoted(&rusts_planner::ddl::normalize(part)))
         .collect::<Vec<_>>()
         .join(".")
 }

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::Field;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::{Field, FieldRef};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::logical_expr::expr::{Cast, Placeholder, TryCast};
 use datafusion::logical_expr::{Expr, LogicalPlan};
@@ -335,33 +335,28 @@ fn type_placeholder(
                 None => Transformed::no(Expr::Placeholder(placeholder)),
             }
         }
-        Expr::Cast(Cast { expr, field }) if untyped(&expr) => {
-            let Expr::Placeholder(placeholder) = *expr else {
-                unreachable!("matched above");
-            };
-            let typed = Placeholder::new_with_field(
-                placeholder.id,
-                Some(Arc::new(Field::new("", field.data_type().clone(), true))),
-            );
-            Transformed::yes(Expr::Cast(Cast {
-                expr: Box::new(Expr::Placeholder(typed)),
-                field,
-            }))
-        }
+        Expr::Cast(Cast { expr, field }) if untyped(&expr) => Transformed::yes(Expr::Cast(Cast {
+            expr: Box::new(typed_like(*expr, &field)),
+            field,
+        })),
         Expr::TryCast(TryCast { expr, field }) if untyped(&expr) => {
-            let Expr::Placeholder(placeholder) = *expr else {
-                unreachable!("matched above");
-            };
-            let typed = Placeholder::new_with_field(
-                placeholder.id,
-                Some(Arc::new(Field::new("", field.data_type().clone(), true))),
-            );
             Transformed::yes(Expr::TryCast(TryCast {
-                expr: Box::new(Expr::Placeholder(typed)),
+                expr: Box::new(typed_like(*expr, &field)),
                 field,
             }))
         }
         other => Transformed::no(other),
+    }
+}
+
+/// A placeholder given the type of the cast around it.
+fn typed_like(placeholder: Expr, field: &FieldRef) -> Expr {
+    match placeholder {
+        Expr::Placeholder(placeholder) => Expr::Placeholder(Placeholder::new_with_field(
+            placeholder.id,
+            Some(Arc::new(Field::new("", field.data_type().clone(), true))),
+        )),
+        other => other,
     }
 }
 
