@@ -47,13 +47,26 @@ impl Engine {
             next_sequence_min: sequence_floor(&manifest, &state).next(),
         };
         let mut replayed = 0u64;
-        let mut dropped = false;
+        let mut replay = Replay::default();
         let wal = Wal::open(wal_options, &mut |sequence, payload| {
             replayed += 1;
-            replay_record(&mut state, &paths, sequence, payload, &mut dropped)
+            replay_record(&mut state, &paths, sequence, payload, &mut replay)
         })?;
+        if let Some((series, sequence)) = replay.parked.iter().next() {
+            let reason = replay
+                .conflicts
+                .get(series)
+                .cloned()
+                .unwrap_or_else(|| format!("point of unknown series {series}"));
+            return Err(Error::Corrupt {
+                what: "WAL record",
+                path: paths.wal.clone(),
+                offset: sequence.0,
+                reason,
+            });
+        }
         let mut series_log = series_log;
-        if dropped {
+        if replay.dropped {
             // The log may still hold series of a measurement dropped before the crash.
             let live = state.series.live();
             let refs: Vec<_> = live.iter().map(|(id, key)| (*id, key.as_ref())).collect();
@@ -263,12 +276,32 @@ fn register_series(
     Ok(())
 }
 
+/// What replay carries from record to record.
+#[derive(Debug, Default)]
+struct Replay {
+    /// A drop was replayed: the series log may hold dropped series.
+    dropped: bool,
+    /// Series whose points were replayed before they were known, with the first sequence. A
+    /// drop rewrites the series log without its series while older WAL records may still
+    /// hold their points; a later drop record in the WAL names them, and those points are
+    /// gone with it. Any left at the end is corruption.
+    parked: hashbrown::HashMap<crate::series::SeriesId, WalSequence>,
+    /// For parked series whose point conflicted with the schema, the conflict.
+    conflicts: hashbrown::HashMap<crate::series::SeriesId, String>,
+}
+
+/// Why a replayed point could not be applied.
+enum PointProblem {
+    TypeConflict(String),
+    Other(String),
+}
+
 fn replay_record(
     state: &mut State,
     paths: &Paths,
     sequence: WalSequence,
     payload: &[u8],
-    dropped: &mut bool,
+    replay: &mut Replay,
 ) -> Result<()> {
     let corrupt = |reason: String| Error::Corrupt {
         what: "WAL record",
@@ -291,7 +324,22 @@ fn replay_record(
                 return Ok(());
             }
             for point in points {
-                replay_point(state, sequence, point).map_err(corrupt)?;
+                let series = point.series;
+                if state.series.ordinal_of(series).is_none() {
+                    replay.parked.entry(series).or_insert(sequence);
+                    continue;
+                }
+                match replay_point(state, sequence, point) {
+                    Ok(()) => {}
+                    // The manifest may already hold the schema of a later generation of
+                    // the measurement (written after a drop): a drop further on names
+                    // this series, or the conflict is real corruption.
+                    Err(PointProblem::TypeConflict(reason)) => {
+                        replay.parked.entry(series).or_insert(sequence);
+                        replay.conflicts.entry(series).or_insert(reason);
+                    }
+                    Err(PointProblem::Other(reason)) => return Err(corrupt(reason)),
+                }
             }
         }
         WalRecord::Delete {
@@ -321,7 +369,14 @@ fn replay_record(
         WalRecord::Drop {
             measurement,
             series,
-        } => replay_drop(state, sequence, measurement, series, dropped),
+        } => {
+            for id in &series {
+                replay.parked.remove(id);
+                replay.conflicts.remove(id);
+            }
+            replay.dropped = true;
+            replay_drop(state, sequence, measurement, series);
+        }
     }
     Ok(())
 }
@@ -334,9 +389,7 @@ fn replay_drop(
     sequence: WalSequence,
     measurement: String,
     series: Vec<crate::series::SeriesId>,
-    dropped: &mut bool,
 ) {
-    *dropped = true;
     if sequence <= state.flushed {
         state.tags.remove_measurement(&measurement);
         for id in &series {
@@ -385,11 +438,11 @@ fn replay_point(
     state: &mut State,
     sequence: WalSequence,
     point: crate::wal_record::WalPoint,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), PointProblem> {
     let ordinal = state
         .series
         .ordinal_of(point.series)
-        .ok_or_else(|| format!("point of unknown series {}", point.series))?;
+        .ok_or_else(|| PointProblem::Other(format!("point of unknown series {}", point.series)))?;
     let key = Arc::clone(&state.series.entry(ordinal).expect("ordinal from index").key);
     let schema = state
         .schemas
@@ -399,7 +452,7 @@ fn replay_point(
     for (name, value) in point.fields {
         schema
             .check_field(&name, value.field_type())
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| PointProblem::TypeConflict(error.to_string()))?;
         fields.push((schema.ensure_field(&name, value.field_type()), value));
     }
     state.active.insert(
