@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::{Rows, options, point, scan_all};
 use proptest::prelude::*;
 use rusts_storage::{Engine, FieldValue, Predicate, TagPredicate, TimeRange, WalDurability};

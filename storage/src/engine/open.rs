@@ -52,27 +52,7 @@ impl Engine {
             replayed += 1;
             replay_record(&mut state, &paths, sequence, payload, &mut replay)
         })?;
-        if let Some((series, sequence)) = replay.parked.iter().next() {
-            let reason = replay
-                .conflicts
-                .get(series)
-                .cloned()
-                .unwrap_or_else(|| format!("point of unknown series {series}"));
-            return Err(Error::Corrupt {
-                what: "WAL record",
-                path: paths.wal.clone(),
-                offset: sequence.0,
-                reason,
-            });
-        }
-        let mut series_log = series_log;
-        if replay.dropped {
-            // The log may still hold series of a measurement dropped before the crash.
-            let live = state.series.live();
-            let refs: Vec<_> = live.iter().map(|(id, key)| (*id, key.as_ref())).collect();
-            series_log.rewrite(&refs)?;
-            state.unpersisted_series.clear();
-        }
+        let series_log = finish_replay(&mut state, &paths, &replay, series_log)?;
         tracing::info!(
             data_dir = %root.display(),
             segments = state.version.segments.len(),
@@ -276,6 +256,36 @@ fn register_series(
     Ok(())
 }
 
+/// After replay: parked points no drop removed are corruption; after a replayed drop the
+/// series log is rewritten from the live series (it may still hold dropped ones).
+fn finish_replay(
+    state: &mut State,
+    paths: &Paths,
+    replay: &Replay,
+    mut series_log: SeriesLog,
+) -> Result<SeriesLog> {
+    if let Some((series, sequence)) = replay.parked.iter().next() {
+        let reason = replay
+            .conflicts
+            .get(series)
+            .cloned()
+            .unwrap_or_else(|| format!("point of unknown series {series}"));
+        return Err(Error::Corrupt {
+            what: "WAL record",
+            path: paths.wal.clone(),
+            offset: sequence.0,
+            reason,
+        });
+    }
+    if replay.dropped {
+        let live = state.series.live();
+        let refs: Vec<_> = live.iter().map(|(id, key)| (*id, key.as_ref())).collect();
+        series_log.rewrite(&refs)?;
+        state.unpersisted_series.clear();
+    }
+    Ok(series_log)
+}
+
 /// What replay carries from record to record.
 #[derive(Debug, Default)]
 struct Replay {
@@ -323,24 +333,7 @@ fn replay_record(
             if sequence <= state.flushed {
                 return Ok(());
             }
-            for point in points {
-                let series = point.series;
-                if state.series.ordinal_of(series).is_none() {
-                    replay.parked.entry(series).or_insert(sequence);
-                    continue;
-                }
-                match replay_point(state, sequence, point) {
-                    Ok(()) => {}
-                    // The manifest may already hold the schema of a later generation of
-                    // the measurement (written after a drop): a drop further on names
-                    // this series, or the conflict is real corruption.
-                    Err(PointProblem::TypeConflict(reason)) => {
-                        replay.parked.entry(series).or_insert(sequence);
-                        replay.conflicts.entry(series).or_insert(reason);
-                    }
-                    Err(PointProblem::Other(reason)) => return Err(corrupt(reason)),
-                }
-            }
+            replay_points(state, sequence, points, replay).map_err(corrupt)?;
         }
         WalRecord::Delete {
             measurement,
@@ -376,6 +369,35 @@ fn replay_record(
             }
             replay.dropped = true;
             replay_drop(state, sequence, measurement, series);
+        }
+    }
+    Ok(())
+}
+
+/// Applies the points of a write record newer than the manifest, parking those a later drop
+/// may explain (see [`Replay::parked`]).
+fn replay_points(
+    state: &mut State,
+    sequence: WalSequence,
+    points: Vec<crate::wal_record::WalPoint>,
+    replay: &mut Replay,
+) -> std::result::Result<(), String> {
+    for point in points {
+        let series = point.series;
+        if state.series.ordinal_of(series).is_none() {
+            replay.parked.entry(series).or_insert(sequence);
+            continue;
+        }
+        match replay_point(state, sequence, point) {
+            Ok(()) => {}
+            // The manifest may already hold the schema of a later generation of the
+            // measurement (written after a drop): a drop further on names this series, or
+            // the conflict is real corruption.
+            Err(PointProblem::TypeConflict(reason)) => {
+                replay.parked.entry(series).or_insert(sequence);
+                replay.conflicts.entry(series).or_insert(reason);
+            }
+            Err(PointProblem::Other(reason)) => return Err(reason),
         }
     }
     Ok(())
