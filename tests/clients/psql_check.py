@@ -87,10 +87,12 @@ def main():
             copied = psql(pg, "-c", f"\\copy cpu (host, time, usage) FROM '{source}' "
                           "WITH (FORMAT csv, HEADER)").stdout
             expect("psql \\copy from a CSV file", copied, "COPY 2\n")
-            psql(pg, "-c", f"\\copy (SELECT host, usage FROM cpu WHERE host IN ('x', 'y') "
-                 f"ORDER BY host) TO '{target}' WITH (FORMAT csv)")
+            copied = psql(pg, "-c", f"\\copy (SELECT host, usage FROM cpu WHERE host IN "
+                          f"('x', 'y') ORDER BY host) TO '{target}' WITH (FORMAT csv, HEADER)").stdout
+            # The count is of rows: the header line is not one.
+            expect("psql \\copy to a CSV file reports its rows", copied, "COPY 2\n")
             with open(target) as f:
-                expect("psql \\copy to a CSV file", f.read(), "x,1.25\ny,2.5\n")
+                expect("psql \\copy to a CSV file", f.read(), "host,usage\nx,1.25\ny,2.5\n")
             failed = psql(pg, "-v", "VERBOSITY=verbose", "-c", "SELECT * FROM nope", check=False)
             expect("psql error exit code", failed.returncode, 1)
             if "42P01" not in failed.stderr:

@@ -274,8 +274,56 @@ pub(crate) async fn copy_out(
         write_row(&mut out, &values, &format);
         Ok(CopyData::new(out.into()))
     });
-    let stream = futures::stream::iter(header.map(Ok)).chain(data);
+    // The header goes behind an empty marker message so `send_copy_out` does not count it
+    // as a row (`COPY n` counts rows only).
+    let header = header
+        .into_iter()
+        .flat_map(|header| [Ok(CopyData::new(Vec::new().into())), Ok(header)]);
+    let stream = futures::stream::iter(header).chain(data);
     Ok(CopyResponse::new(0, columns, stream))
+}
+
+/// Sends a `COPY … TO STDOUT` response: CopyOutResponse, one CopyData per row, CopyDone and
+/// `COPY n`. An empty CopyData from [`copy_out`] marks the next message as the header, which
+/// is sent but not counted.
+pub(crate) async fn send_copy_out<C>(client: &mut C, response: CopyResponse) -> PgWireResult<()>
+where
+    C: futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send,
+    C::Error: std::fmt::Debug,
+    pgwire::error::PgWireError:
+        From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+{
+    use futures::SinkExt;
+    use pgwire::messages::PgWireBackendMessage as Message;
+    let formats = response.column_formats();
+    let CopyResponse {
+        format,
+        columns,
+        mut data_stream,
+        ..
+    } = response;
+    let columns = i16::try_from(columns).unwrap_or(i16::MAX);
+    let start = pgwire::messages::copy::CopyOutResponse::new(format, columns, formats);
+    client.send(Message::CopyOutResponse(start)).await?;
+    let mut rows = 0usize;
+    let mut header_next = false;
+    while let Some(data) = data_stream.next().await {
+        let data = data?;
+        if data.data.is_empty() {
+            header_next = true;
+            continue;
+        }
+        if !std::mem::take(&mut header_next) {
+            rows += 1;
+        }
+        client.feed(Message::CopyData(data)).await?;
+    }
+    client
+        .feed(Message::CopyDone(pgwire::messages::copy::CopyDone::new()))
+        .await?;
+    let tag = pgwire::api::results::Tag::new("COPY").with_rows(rows);
+    client.send(Message::CommandComplete(tag.into())).await?;
+    Ok(())
 }
 
 /// The values of an encoded `DataRow`: `[i32 length or -1][bytes]` per column.

@@ -118,8 +118,7 @@ where
         Response::EmptyQuery => PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
         Response::Error(info) => return Err(PgWireError::UserError(info)),
         Response::CopyOut(copy) => {
-            // Sends CopyOutResponse, a CopyData per row, CopyDone and `COPY n`.
-            return pgwire::api::copy::send_copy_out_response(client, copy).await;
+            return crate::pg::copy::send_copy_out(client, copy).await;
         }
         Response::CopyIn(copy) => {
             pgwire::api::copy::send_copy_in_response(client, copy).await?;
