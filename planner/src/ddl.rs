@@ -49,6 +49,21 @@ pub fn handles(context: &SessionContext, statement: &Statement) -> bool {
     )
 }
 
+/// [`execute`] on a blocking thread: DDL appends to the WAL and, in `every_write` mode,
+/// waits for its fsync, which must not stall the async runtime's other connections.
+pub async fn execute_blocking(
+    context: &SessionContext,
+    statement: &Statement,
+) -> Result<&'static str> {
+    let context = context.clone();
+    let statement = statement.clone();
+    tokio::task::spawn_blocking(move || execute(&context, &statement))
+        .await
+        .map_err(|error| Error::Internal {
+            what: format!("DDL task failed: {error}"),
+        })?
+}
+
 /// Executes a statement [`handles`] accepts on `context`'s database; returns its
 /// `CommandComplete` tag.
 pub fn execute(context: &SessionContext, statement: &Statement) -> Result<&'static str> {

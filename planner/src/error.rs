@@ -50,6 +50,12 @@ pub enum Error {
         /// What, precisely.
         what: String,
     },
+    /// A failure the client cannot fix (a panicked task).
+    #[error("internal error: {what}")]
+    Internal {
+        /// What failed.
+        what: String,
+    },
     /// The engine cannot close while SQL sessions still use it.
     #[error("the engine is still in use by SQL sessions; the WAL keeps acknowledged writes")]
     InUse,
@@ -67,7 +73,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::InvalidName { .. } => ErrorKind::InvalidValue,
-            Self::InUse => ErrorKind::Internal,
+            Self::InUse | Self::Internal { .. } => ErrorKind::Internal,
             Self::TableExists { .. } => ErrorKind::DuplicateTable,
             Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
             Self::DuplicateColumn { .. } => ErrorKind::DuplicateColumn,

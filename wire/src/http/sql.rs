@@ -118,7 +118,8 @@ async fn answer(
     if let DFStatement::Statement(inner) = &statement
         && rusts_planner::ddl::handles(&context, inner)
     {
-        let tag = rusts_planner::ddl::execute(&context, inner)
+        let tag = rusts_planner::ddl::execute_blocking(&context, inner)
+            .await
             .map_err(|error| HttpError::from_engine(&error))?;
         let body = serde_json::json!({ "command": tag });
         return Ok((StatusCode::OK, axum::Json(body)).into_response());

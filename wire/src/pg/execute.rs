@@ -72,7 +72,7 @@ pub(crate) async fn run_statement(
             Ok(Response::CopyIn(CopyResponse::new(0, count, empty)))
         }
         StatementKind::Ddl(statement) => {
-            let tag = rusts_planner::ddl::execute(session.context(), statement)?;
+            let tag = rusts_planner::ddl::execute_blocking(session.context(), statement).await?;
             Ok(Response::Execution(Tag::new(tag)))
         }
         StatementKind::Query {
