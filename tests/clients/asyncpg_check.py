@@ -10,13 +10,10 @@ usage: tests/clients/asyncpg_check.py path/to/rusts
 import asyncio
 import datetime
 import decimal
-import os
-import sys
-import tempfile
 
 import asyncpg
 
-from rusts_server import CPU_QUERY, CPU_ROWS, LINES, UTC, Checks, Server
+from rusts_server import CPU_QUERY, CPU_ROWS, UTC, run_with_server
 
 CPU_ATTRIBUTES = [("time", "timestamptz", 1184), ("host", "text", 25), ("usage", "float8", 701),
                   ("count", "int8", 20), ("ok", "bool", 16), ("note", "text", 25)]
@@ -177,18 +174,11 @@ async def run_checks(checks, server):
 
 
 def main():
-    binary = sys.argv[1]
-    checks = Checks()
-    with tempfile.TemporaryDirectory() as directory:
-        server = Server(binary, os.path.join(directory, "data"))
-        try:
-            checks.expect("line protocol accepted", server.write(LINES), 204)
-            with checks.section("asyncpg"):
-                asyncio.run(run_checks(checks, server))
-        finally:
-            code = server.stop()
-        checks.expect("server exit code after SIGTERM", code, 0)
-    checks.finish("asyncpg")
+    def body(checks, server, _directory):
+        with checks.section("asyncpg"):
+            asyncio.run(run_checks(checks, server))
+
+    run_with_server("asyncpg", body)
 
 
 if __name__ == "__main__":

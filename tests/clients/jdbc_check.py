@@ -10,35 +10,27 @@ usage: tests/clients/jdbc_check.py path/to/rusts [path/to/postgresql.jar]
 import os
 import subprocess
 import sys
-import tempfile
 
-from rusts_server import LINES, Checks, Server
+from rusts_server import run_with_server
 
 JAR_DEFAULT = "/usr/share/java/postgresql.jar"
 JAVA_SECONDS_MAX = 300
 
 
 def main():
-    binary = sys.argv[1]
     jar = sys.argv[2] if len(sys.argv) > 2 else JAR_DEFAULT
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "JdbcCheck.java")
-    checks = Checks()
-    with tempfile.TemporaryDirectory() as directory:
+
+    def body(checks, server, directory):
         classes = os.path.join(directory, "classes")
-        subprocess.run(["javac", "-cp", jar, "-d", classes, source],
-                       check=True)
-        server = Server(binary, os.path.join(directory, "data"))
-        try:
-            checks.expect("line protocol accepted", server.write(LINES), 204)
-            java = subprocess.run(
-                ["java", "-Duser.timezone=Asia/Kolkata", "-cp", os.pathsep.join([jar, classes]),
-                 "JdbcCheck", server.pg_host, str(server.pg_port)],
-                timeout=JAVA_SECONDS_MAX)
-            checks.expect("JdbcCheck exit code", java.returncode, 0)
-        finally:
-            code = server.stop()
-        checks.expect("server exit code after SIGTERM", code, 0)
-    checks.finish("pgjdbc")
+        subprocess.run(["javac", "-cp", jar, "-d", classes, source], check=True)
+        java = subprocess.run(
+            ["java", "-Duser.timezone=Asia/Kolkata", "-cp", os.pathsep.join([jar, classes]),
+             "JdbcCheck", server.pg_host, str(server.pg_port)],
+            timeout=JAVA_SECONDS_MAX)
+        checks.expect("JdbcCheck exit code", java.returncode, 0)
+
+    run_with_server("pgjdbc", body)
 
 
 if __name__ == "__main__":

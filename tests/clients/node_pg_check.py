@@ -8,30 +8,21 @@ usage: tests/clients/node_pg_check.py path/to/rusts
 """
 import os
 import subprocess
-import sys
-import tempfile
 
-from rusts_server import LINES, Checks, Server
+from rusts_server import run_with_server
 
 NODE_SECONDS_MAX = 300
 
 
 def main():
-    binary = sys.argv[1]
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node", "pg_check.js")
-    checks = Checks()
-    with tempfile.TemporaryDirectory() as directory:
-        server = Server(binary, os.path.join(directory, "data"))
-        try:
-            checks.expect("line protocol accepted", server.write(LINES), 204)
-            node = subprocess.run(["node", script, server.pg_host, str(server.pg_port)],
-                                  env=dict(os.environ, TZ="Asia/Kolkata"),
-                                  timeout=NODE_SECONDS_MAX)
-            checks.expect("pg_check.js exit code", node.returncode, 0)
-        finally:
-            code = server.stop()
-        checks.expect("server exit code after SIGTERM", code, 0)
-    checks.finish("node-postgres")
+
+    def body(checks, server, _directory):
+        node = subprocess.run(["node", script, server.pg_host, str(server.pg_port)],
+                              env=dict(os.environ, TZ="Asia/Kolkata"), timeout=NODE_SECONDS_MAX)
+        checks.expect("pg_check.js exit code", node.returncode, 0)
+
+    run_with_server("node-postgres", body)
 
 
 if __name__ == "__main__":

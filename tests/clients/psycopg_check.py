@@ -8,15 +8,12 @@ usage: tests/clients/psycopg_check.py path/to/rusts
 """
 import datetime
 import decimal
-import os
-import sys
-import tempfile
 
 import psycopg
 from psycopg import errors
 from psycopg.pq import Format, TransactionStatus
 
-from rusts_server import CPU_QUERY, CPU_ROWS, LINES, UTC, Checks, Server
+from rusts_server import CPU_QUERY, CPU_ROWS, UTC, run_with_server
 
 # Type OIDs of CPU_QUERY's columns: timestamptz, text, float8, int8, bool, text.
 CPU_TYPE_OIDS = [1184, 25, 701, 20, 16, 25]
@@ -149,21 +146,14 @@ def check_errors(checks, server):
 
 
 def main():
-    binary = sys.argv[1]
-    checks = Checks()
-    with tempfile.TemporaryDirectory() as directory:
-        server = Server(binary, os.path.join(directory, "data"))
-        try:
-            checks.expect("line protocol accepted", server.write(LINES), 204)
-            for name, check in [("results", check_results), ("binding", check_binding),
-                                ("server-side cursor", check_server_cursor),
-                                ("errors", check_errors)]:
-                with checks.section(name):
-                    check(checks, server)
-        finally:
-            code = server.stop()
-        checks.expect("server exit code after SIGTERM", code, 0)
-    checks.finish("psycopg")
+    def body(checks, server, _directory):
+        for name, check in [("results", check_results), ("binding", check_binding),
+                            ("server-side cursor", check_server_cursor),
+                            ("errors", check_errors)]:
+            with checks.section(name):
+                check(checks, server)
+
+    run_with_server("psycopg", body)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ that folder on `sys.path`).
 """
 import contextlib
 import datetime
+import os
 import queue
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 import urllib.request
@@ -161,3 +163,19 @@ class Checks:
             print(f"  failed: {what}")
         if self.failed:
             sys.exit(1)
+
+
+def run_with_server(name, body):
+    """Starts the binary named by argv[1] in a temporary directory, writes LINES, runs
+    `body(checks, server, directory)`, stops the server (its exit code is a check) and exits
+    non-zero if any check failed."""
+    checks = Checks()
+    with tempfile.TemporaryDirectory() as directory:
+        server = Server(sys.argv[1], os.path.join(directory, "data"))
+        try:
+            checks.expect("line protocol accepted", server.write(LINES), 204)
+            body(checks, server, directory)
+        finally:
+            code = server.stop()
+        checks.expect("server exit code after SIGTERM", code, 0)
+    checks.finish(name)
