@@ -256,13 +256,7 @@ impl ExecutionPlan for DeleteExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if children.is_empty() {
-            Ok(self)
-        } else {
-            Err(DataFusionError::Internal(
-                "DeleteExec has no children".to_owned(),
-            ))
-        }
+        crate::scan_exec::leaf_with_new_children(self, &children)
     }
 
     fn execute(

@@ -188,13 +188,7 @@ impl ExecutionPlan for MeasurementScanExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if children.is_empty() {
-            Ok(self)
-        } else {
-            Err(DataFusionError::Internal(
-                "MeasurementScanExec has no children".to_owned(),
-            ))
-        }
+        leaf_with_new_children(self, &children)
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -224,6 +218,22 @@ impl ExecutionPlan for MeasurementScanExec {
             receiver.recv().await.map(|batch| (batch, receiver))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// `with_new_children` of a plan without children (our scans and `DeleteExec`): the plan
+/// itself, or an internal error if children are offered.
+pub(crate) fn leaf_with_new_children<T: ExecutionPlan + 'static>(
+    plan: Arc<T>,
+    children: &[Arc<dyn ExecutionPlan>],
+) -> Result<Arc<dyn ExecutionPlan>> {
+    if children.is_empty() {
+        Ok(plan)
+    } else {
+        Err(DataFusionError::Internal(format!(
+            "{} has no children",
+            plan.name()
+        )))
     }
 }
 
