@@ -52,6 +52,18 @@ impl Column {
         self.valid.push(false);
     }
 
+    /// Appends `count` nulls.
+    pub(crate) fn push_nulls(&mut self, count: usize) {
+        match &mut self.values {
+            ColumnValues::Float(values) => values.resize(values.len() + count, 0.0),
+            ColumnValues::Integer(values) => values.resize(values.len() + count, 0),
+            ColumnValues::Unsigned(values) => values.resize(values.len() + count, 0),
+            ColumnValues::Boolean(values) => values.resize(values.len() + count, false),
+            ColumnValues::String(values) => values.resize(values.len() + count, String::new()),
+        }
+        self.valid.resize(self.valid.len() + count, false);
+    }
+
     /// Appends a value; a value of another type than the column is a caller bug that the
     /// schema check prevents, and is stored as null in release builds.
     #[cfg(test)]
@@ -298,27 +310,31 @@ impl Run {
         );
         let rows = other.len();
         let existing = self.len();
+        if existing == 0 {
+            *self = other;
+            return;
+        }
         let other_width = other.columns.len();
         if self.columns.len() < other_width {
             self.columns.resize(other_width, None);
         }
         for target in self.columns.iter_mut().skip(other_width).flatten() {
-            (0..rows).for_each(|_| target.push_null());
+            target.push_nulls(rows);
         }
         for (index, column) in other.columns.into_iter().enumerate() {
             let Some(column) = column else {
                 if let Some(Some(target)) = self.columns.get_mut(index) {
-                    (0..rows).for_each(|_| target.push_null());
+                    target.push_nulls(rows);
                 }
                 continue;
             };
             let slot = self.columns.get_mut(index).expect("resized above");
             let target = slot.get_or_insert_with(|| {
                 let mut target = empty_like(&column, existing + rows);
-                (0..existing).for_each(|_| target.push_null());
+                target.push_nulls(existing);
                 target
             });
-            (0..rows).for_each(|row| target.push_from(&column, row));
+            target.extend_from(&column, 0, rows);
         }
         self.timestamps.extend(other.timestamps);
     }
@@ -337,19 +353,29 @@ pub(crate) fn merge_runs(mut runs: Vec<Run>) -> Run {
         1 => return runs.pop().expect("one run"),
         _ => {}
     }
-    if runs_are_disjoint_in_order(&runs) {
-        let mut merged = Run::default();
-        runs.into_iter().for_each(|run| merged.append(run));
-        return merged;
-    }
-    merge_overlapping(&runs)
-}
-
-fn runs_are_disjoint_in_order(runs: &[Run]) -> bool {
-    runs.windows(2).all(|pair| match pair {
-        [left, right] => left.timestamps.last() < right.timestamps.first(),
+    // Runs that share no timestamp need no newest-wins merge, whatever their age order:
+    // sources of different partitions come in sequence order, not time order.
+    let mut by_time: Vec<usize> = (0..runs.len()).collect();
+    by_time.sort_by_key(|run| runs.get(*run).and_then(|r| r.timestamps.first()).copied());
+    let disjoint = by_time.windows(2).all(|pair| match pair {
+        [left, right] => {
+            let last = runs.get(*left).and_then(|r| r.timestamps.last());
+            let first = runs.get(*right).and_then(|r| r.timestamps.first());
+            last < first
+        }
         _ => true,
-    })
+    });
+    if !disjoint {
+        return merge_overlapping(&runs);
+    }
+    let mut slots: Vec<Option<Run>> = runs.into_iter().map(Some).collect();
+    let mut merged = Run::default();
+    for run in by_time {
+        if let Some(run) = slots.get_mut(run).and_then(Option::take) {
+            merged.append(run);
+        }
+    }
+    merged
 }
 
 fn merge_overlapping(runs: &[Run]) -> Run {
@@ -490,6 +516,27 @@ mod tests {
                     Some(FieldValue::Integer(10))
                 ),
                 (5, Some(FieldValue::Float(5.0)), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn disjoint_runs_out_of_time_order_concatenate_in_time_order() {
+        // Sources come oldest-write first; a later partition's segment can precede an
+        // earlier partition's compacted one.
+        let later = run(&[(10, Some(10.0), None), (11, None, Some(11))]);
+        let earlier = run(&[(1, Some(1.0), Some(1)), (2, Some(2.0), None)]);
+        let middle = run(&[(5, None, Some(5))]);
+        let merged = merge_runs(vec![later, earlier, middle]);
+        assert_eq!(merged.timestamps, vec![1, 2, 5, 10, 11]);
+        assert_eq!(
+            rows(&merged),
+            vec![
+                (1, Some(FieldValue::Float(1.0)), Some(FieldValue::Integer(1))),
+                (2, Some(FieldValue::Float(2.0)), None),
+                (5, None, Some(FieldValue::Integer(5))),
+                (10, Some(FieldValue::Float(10.0)), None),
+                (11, None, Some(FieldValue::Integer(11))),
             ]
         );
     }
