@@ -11,6 +11,7 @@ mod catalog;
 pub mod ddl;
 mod dml;
 mod error;
+mod latest;
 mod pushdown;
 mod scan_exec;
 mod table;
@@ -242,7 +243,12 @@ impl Engine {
                 storage: Arc::clone(&self.storage),
                 database: database.to_owned(),
             }));
-        let context = SessionContext::new_with_config(config);
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(latest::LatestRowPerSeries))
+            .build();
+        let context = SessionContext::new_with_state(state);
         context.register_catalog(
             database,
             Arc::new(catalog::DatabaseCatalog::new(

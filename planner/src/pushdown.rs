@@ -1,23 +1,55 @@
 //! Filters DataFusion offers a measurement scan, turned into the storage engine's
 //! [`Predicate`]: a time range (partition, segment and chunk pruning) and tag predicates
-//! (the inverted index). Every filter the storage can use is reported `Inexact`, so
+//! (the inverted index), plus, for scans, [`FieldFilter`]s (`field <op> constant`, which skip
+//! rows before columns are built and chunks by their statistics). DELETE takes only the
+//! predicate. Every filter the storage can use is reported `Inexact`, so
 //! DataFusion still evaluates it on the rows returned: pruning can only drop data that the
 //! filter would drop anyway, and the SQL result never depends on how much was pruned.
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, expr::InList};
-use rusts_storage::{Predicate, TagPredicate, TimeRange};
+use rusts_storage::{
+    Comparison, FieldFilter, FieldType, FieldValue, Predicate, TagPredicate, TimeRange,
+};
 
 /// What the scan knows about its columns.
 pub(crate) trait ColumnRoles {
     fn is_time(&self, column: &str) -> bool;
     fn is_tag(&self, column: &str) -> bool;
+    /// The storage type of a field column; `None` for other columns.
+    fn field_type(&self, column: &str) -> Option<FieldType>;
 }
 
-/// Whether the storage can use `filter` to prune (the filter is kept above the scan anyway).
+/// What the storage takes from a query's filters.
+#[derive(Debug, Default)]
+pub(crate) struct Pushed {
+    pub(crate) predicate: Predicate,
+    /// Field comparisons, used only when `with_fields` was asked for.
+    pub(crate) filters: Vec<FieldFilter>,
+    with_fields: bool,
+}
+
+/// Whether a scan can use `filter` to prune (the filter is kept above the scan anyway).
 pub(crate) fn is_prunable(filter: &Expr, columns: &dyn ColumnRoles) -> bool {
-    let mut predicate = Predicate::default();
-    apply(filter, columns, &mut predicate)
+    apply(filter, columns, &mut Pushed::scan())
+}
+
+/// What a scan takes from all of `filters` (their conjunction).
+pub(crate) fn scan_pushdown(filters: &[Expr], columns: &dyn ColumnRoles) -> Pushed {
+    let mut pushed = Pushed::scan();
+    for filter in filters {
+        apply(filter, columns, &mut pushed);
+    }
+    pushed
+}
+
+impl Pushed {
+    fn scan() -> Self {
+        Self {
+            with_fields: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// Whether the storage selects exactly the rows `filter` keeps (every part of it is a time
@@ -27,27 +59,28 @@ pub(crate) fn is_exact(filter: &Expr, columns: &dyn ColumnRoles) -> bool {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) if *op == Operator::And => {
             is_exact(left, columns) && is_exact(right, columns)
         }
-        other => is_prunable(other, columns),
+        other => apply(other, columns, &mut Pushed::default()),
     }
 }
 
-/// The storage predicate implied by all of `filters` (their conjunction).
+/// The storage predicate (time range and tags, no field filters) implied by all of
+/// `filters` (their conjunction).
 pub(crate) fn predicate(filters: &[Expr], columns: &dyn ColumnRoles) -> Predicate {
-    let mut predicate = Predicate::default();
+    let mut pushed = Pushed::default();
     for filter in filters {
-        apply(filter, columns, &mut predicate);
+        apply(filter, columns, &mut pushed);
     }
-    predicate
+    pushed.predicate
 }
 
-/// Narrows `predicate` by `filter` where it can; returns whether it could.
-fn apply(filter: &Expr, columns: &dyn ColumnRoles, predicate: &mut Predicate) -> bool {
+/// Narrows `pushed` by `filter` where it can; returns whether it could.
+fn apply(filter: &Expr, columns: &dyn ColumnRoles, pushed: &mut Pushed) -> bool {
     match filter {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) if *op == Operator::And => {
             // Each side narrows on its own; a side the storage cannot use is left to
             // DataFusion.
-            let left = apply(left, columns, predicate);
-            let right = apply(right, columns, predicate);
+            let left = apply(left, columns, pushed);
+            let right = apply(right, columns, pushed);
             left || right
         }
         Expr::BinaryExpr(BinaryExpr { op, .. }) if *op == Operator::Or => {
@@ -58,7 +91,7 @@ fn apply(filter: &Expr, columns: &dyn ColumnRoles, predicate: &mut Predicate) ->
             if !columns.is_tag(column) {
                 return false;
             }
-            predicate.tags.push(TagPredicate::In {
+            pushed.predicate.tags.push(TagPredicate::In {
                 key: column.to_owned(),
                 values,
             });
@@ -71,28 +104,32 @@ fn apply(filter: &Expr, columns: &dyn ColumnRoles, predicate: &mut Predicate) ->
                 column_name(right),
                 literal(left),
             ) {
-                (Some(column), Some(value), _, _) => {
-                    compare(column, *op, value, columns, predicate)
-                }
+                (Some(column), Some(value), _, _) => compare(column, *op, value, columns, pushed),
                 (_, _, Some(column), Some(value)) => match op.swap() {
-                    Some(swapped) => compare(column, swapped, value, columns, predicate),
+                    Some(swapped) => compare(column, swapped, value, columns, pushed),
                     None => false,
                 },
                 _ => false,
             }
         }
-        Expr::Between(between) => apply_between(between, columns, predicate),
-        Expr::InList(in_list) => apply_in_list(in_list, columns, predicate),
+        // `WHERE flag` and `WHERE NOT flag` on a boolean field.
+        Expr::Column(_) => boolean_field(filter, true, columns, pushed),
+        Expr::Not(inner) => boolean_field(inner, false, columns, pushed),
+        Expr::Between(between) => apply_between(between, columns, &mut pushed.predicate),
+        Expr::InList(in_list) => apply_in_list(in_list, columns, &mut pushed.predicate),
         Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
             let Some(column) = column_name(inner).filter(|c| columns.is_tag(c)) else {
                 return false;
             };
             let key = column.to_owned();
-            predicate.tags.push(if matches!(filter, Expr::IsNull(_)) {
-                TagPredicate::IsNull { key }
-            } else {
-                TagPredicate::IsNotNull { key }
-            });
+            pushed
+                .predicate
+                .tags
+                .push(if matches!(filter, Expr::IsNull(_)) {
+                    TagPredicate::IsNull { key }
+                } else {
+                    TagPredicate::IsNotNull { key }
+                });
             true
         }
         _ => false,
@@ -183,7 +220,7 @@ fn compare(
     op: Operator,
     value: &ScalarValue,
     columns: &dyn ColumnRoles,
-    predicate: &mut Predicate,
+    pushed: &mut Pushed,
 ) -> bool {
     if columns.is_time(column) {
         let Some(ns) = timestamp_ns(value) else {
@@ -197,8 +234,11 @@ fn compare(
             Operator::LtEq => TimeRange::new(i64::MIN, ns),
             _ => return false,
         };
-        narrow(predicate, range);
+        narrow(&mut pushed.predicate, range);
         return true;
+    }
+    if let Some(field_type) = columns.field_type(column) {
+        return pushed.with_fields && compare_field(column, field_type, op, value, pushed);
     }
     if !columns.is_tag(column) {
         return false;
@@ -214,7 +254,59 @@ fn compare(
         },
         _ => return false,
     };
-    predicate.tags.push(tag);
+    pushed.predicate.tags.push(tag);
+    true
+}
+
+/// A boolean field used as a condition: `flag` is `flag = true`, `NOT flag` is
+/// `flag = false`.
+fn boolean_field(expr: &Expr, value: bool, columns: &dyn ColumnRoles, pushed: &mut Pushed) -> bool {
+    match column_name(expr) {
+        Some(column) if columns.field_type(column) == Some(FieldType::Boolean) => compare(
+            column,
+            Operator::Eq,
+            &ScalarValue::Boolean(Some(value)),
+            columns,
+            pushed,
+        ),
+        _ => false,
+    }
+}
+
+/// `field op constant`, when the constant (after DataFusion's coercion) has the field's
+/// type exactly; NULL constants and other types are left to DataFusion.
+fn compare_field(
+    column: &str,
+    field_type: FieldType,
+    op: Operator,
+    value: &ScalarValue,
+    pushed: &mut Pushed,
+) -> bool {
+    let op = match op {
+        Operator::Eq => Comparison::Eq,
+        Operator::NotEq => Comparison::NotEq,
+        Operator::Lt => Comparison::Lt,
+        Operator::LtEq => Comparison::LtEq,
+        Operator::Gt => Comparison::Gt,
+        Operator::GtEq => Comparison::GtEq,
+        _ => return false,
+    };
+    let value = match (field_type, value) {
+        (FieldType::Float, ScalarValue::Float64(Some(v))) => FieldValue::Float(*v),
+        (FieldType::Integer, ScalarValue::Int64(Some(v))) => FieldValue::Integer(*v),
+        (FieldType::Unsigned, ScalarValue::UInt64(Some(v))) => FieldValue::Unsigned(*v),
+        (FieldType::Boolean, ScalarValue::Boolean(Some(v))) => FieldValue::Boolean(*v),
+        (FieldType::String, value) => match text(value) {
+            Some(v) => FieldValue::String(v),
+            None => return false,
+        },
+        _ => return false,
+    };
+    pushed.filters.push(FieldFilter {
+        field: column.to_owned(),
+        op,
+        value,
+    });
     true
 }
 
@@ -273,6 +365,13 @@ mod tests {
         fn is_tag(&self, column: &str) -> bool {
             column == "host" || column == "region"
         }
+        fn field_type(&self, column: &str) -> Option<FieldType> {
+            match column {
+                "usage" => Some(FieldType::Float),
+                "count" => Some(FieldType::Integer),
+                _ => None,
+            }
+        }
     }
 
     fn ts(ns: i64) -> Expr {
@@ -294,7 +393,31 @@ mod tests {
         assert!(predicate.tags.is_empty());
         assert!(is_prunable(&filters[0], &Roles));
         assert!(is_prunable(&filters[1], &Roles));
-        assert!(!is_prunable(&filters[2], &Roles));
+    }
+
+    #[test]
+    fn field_comparisons_become_scan_filters_but_never_delete_predicates() {
+        let filters = vec![
+            col("usage").gt(lit(5.0)),
+            lit(10_i64).lt_eq(col("count")),
+            // A constant of another type than the field (not coerced here) is not used.
+            col("usage").gt(lit(5_i64)),
+            col("count").eq(lit(ScalarValue::Int64(None))),
+        ];
+        let pushed = scan_pushdown(&filters, &Roles);
+        let shown: Vec<String> = pushed
+            .filters
+            .iter()
+            .map(|f| format!("{} {} {:?}", f.field, f.op.symbol(), f.value))
+            .collect();
+        assert_eq!(shown, ["usage > Float(5.0)", "count >= Integer(10)"]);
+        assert!(is_prunable(&filters[0], &Roles) && is_prunable(&filters[1], &Roles));
+        assert!(!is_prunable(&filters[2], &Roles) && !is_prunable(&filters[3], &Roles));
+        // DELETE takes time and tags only: a field comparison is not exact.
+        assert!(!is_exact(&filters[0], &Roles));
+        let mixed = col("host").eq(lit("a")).and(col("usage").gt(lit(1.0)));
+        assert!(!is_exact(&mixed, &Roles));
+        assert_eq!(predicate(&filters, &Roles).time_range, TimeRange::ALL);
     }
 
     #[test]
@@ -358,7 +481,7 @@ mod tests {
             // OR across columns, or with a non-equality, cannot narrow the scan.
             col("host").eq(lit("a")).or(col("region").eq(lit("b"))),
             col("host").eq(lit("a")).or(col("host").gt(lit("b"))),
-            // A field, not a tag.
+            // A field compared with a constant of another type.
             col("usage").eq(lit("a")),
             // A tag compared with a non-text value or NULL.
             col("host").eq(lit(1)),

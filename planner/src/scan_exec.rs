@@ -25,7 +25,9 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use rusts_storage::{ScanRequest, ScanStats, Shard, TagPredicate, TimeRange};
+use rusts_storage::{
+    FieldFilter, FieldValue, ScanRequest, ScanStats, Shard, TagPredicate, TimeRange,
+};
 
 use crate::dml::{display_name, engine_error};
 use tokio::sync::mpsc;
@@ -38,6 +40,8 @@ const SCAN_CHANNEL_BATCHES: usize = 2;
 pub(crate) struct MeasurementScanExec {
     storage: Arc<rusts_storage::Engine>,
     request: ScanRequest,
+    /// The measurement's tag keys, sorted.
+    tags: Arc<[String]>,
     limit: Option<usize>,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
@@ -47,6 +51,7 @@ impl MeasurementScanExec {
     pub(crate) fn new(
         storage: Arc<rusts_storage::Engine>,
         request: ScanRequest,
+        tags: Arc<[String]>,
         schema: SchemaRef,
         limit: Option<usize>,
         partitions: usize,
@@ -60,8 +65,39 @@ impl MeasurementScanExec {
         Self {
             storage,
             request,
+            tags,
             limit,
             properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
+    /// Whether `column` is one of the measurement's tags.
+    pub(crate) fn is_tag(&self, column: &str) -> bool {
+        self.tags.binary_search_by(|tag| tag.as_str().cmp(column)).is_ok()
+    }
+
+    /// Whether the scan returns only each series' newest row.
+    pub(crate) fn is_latest(&self) -> bool {
+        self.request.latest
+    }
+
+    /// Whether rows are dropped by field filters or cut by a limit (the newest row of a
+    /// series must be chosen among all of its rows in the range).
+    pub(crate) fn has_filters_or_limit(&self) -> bool {
+        !self.request.filters.is_empty() || self.limit.is_some()
+    }
+
+    /// The same scan returning only each series' newest row (see [`crate::latest`]).
+    pub(crate) fn latest(&self) -> Self {
+        let mut request = self.request.clone();
+        request.latest = true;
+        Self {
+            storage: Arc::clone(&self.storage),
+            request,
+            tags: Arc::clone(&self.tags),
+            limit: self.limit,
+            properties: Arc::clone(&self.properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
@@ -82,17 +118,36 @@ impl DisplayAs for MeasurementScanExec {
                         self.request.predicate.tags.iter().map(show_tag).collect();
                     write!(f, ", tags=[{}]", tags.join(" AND "))?;
                 }
+                if !self.request.filters.is_empty() {
+                    let filters: Vec<String> =
+                        self.request.filters.iter().map(show_filter).collect();
+                    write!(f, ", filters=[{}]", filters.join(" AND "))?;
+                }
                 if let Some(columns) = &self.request.projection {
                     write!(f, ", projection=[{}]", columns.join(", "))?;
                 }
                 if let Some(limit) = self.limit {
                     write!(f, ", limit={limit}")?;
                 }
+                if self.request.latest {
+                    write!(f, ", latest row per series")?;
+                }
                 Ok(())
             }
             DisplayFormatType::TreeRender => writeln!(f, "measurement={name}"),
         }
     }
+}
+
+fn show_filter(filter: &FieldFilter) -> String {
+    let value = match &filter.value {
+        FieldValue::Float(v) => v.to_string(),
+        FieldValue::Integer(v) => v.to_string(),
+        FieldValue::Unsigned(v) => v.to_string(),
+        FieldValue::Boolean(v) => v.to_string(),
+        FieldValue::String(v) => format!("'{v}'"),
+    };
+    format!("{} {} {value}", filter.field, filter.op.symbol())
 }
 
 fn show_tag(predicate: &TagPredicate) -> String {
@@ -123,6 +178,8 @@ struct PruningMetrics {
     segments_pruned: Count,
     chunks_read: Count,
     chunks_pruned: Count,
+    chunks_filtered: Count,
+    rows_filtered: Count,
 }
 
 impl PruningMetrics {
@@ -137,6 +194,8 @@ impl PruningMetrics {
             segments_pruned: counter("segments_pruned"),
             chunks_read: counter("chunks_read"),
             chunks_pruned: counter("chunks_pruned"),
+            chunks_filtered: counter("chunks_filtered"),
+            rows_filtered: counter("rows_filtered"),
         }
     }
 
@@ -161,6 +220,8 @@ impl PruningMetrics {
         add(&self.series_matched, stats.series_matched);
         add(&self.chunks_read, stats.chunks_read);
         add(&self.chunks_pruned, stats.chunks_pruned_by_time);
+        add(&self.chunks_filtered, stats.chunks_pruned_by_filter);
+        add(&self.rows_filtered, stats.rows_filtered);
     }
 }
 

@@ -1,7 +1,7 @@
 //! A measurement as a DataFusion table: columns `time` (timestamptz), the tags (text, sorted
-//! by name) and the fields (typed, in order of first write). Scans push time ranges and tag
-//! predicates down to the storage engine (see [`crate::pushdown`]) and read only the
-//! projected columns.
+//! by name) and the fields (typed, in order of first write). Scans push time ranges, tag
+//! predicates and field comparisons down to the storage engine (see [`crate::pushdown`]) and
+//! read only the projected columns.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use rusts_storage::ScanRequest;
+use rusts_storage::{FieldType, ScanRequest};
 
 use crate::dml::{DeleteExec, MeasurementSink};
 use crate::pushdown::{self, ColumnRoles};
@@ -27,7 +27,8 @@ pub(crate) struct MeasurementTable {
     /// `<database>\0<measurement>`.
     storage_name: String,
     schema: SchemaRef,
-    tags: Vec<String>,
+    tags: Arc<[String]>,
+    fields: Vec<(String, FieldType)>,
 }
 
 impl MeasurementTable {
@@ -35,11 +36,17 @@ impl MeasurementTable {
     pub(crate) fn open(storage: Arc<rusts_storage::Engine>, storage_name: String) -> Option<Self> {
         let measurement = storage.schema(&storage_name)?;
         let schema = measurement.arrow_schema();
+        let fields = measurement
+            .fields
+            .iter()
+            .map(|field| (field.name.clone(), field.field_type))
+            .collect();
         Some(Self {
             storage,
             storage_name,
             schema,
-            tags: measurement.tag_keys,
+            tags: measurement.tag_keys.into(),
+            fields,
         })
     }
 }
@@ -53,6 +60,13 @@ impl ColumnRoles for MeasurementTable {
         self.tags
             .binary_search_by(|tag| tag.as_str().cmp(column))
             .is_ok()
+    }
+
+    fn field_type(&self, column: &str) -> Option<FieldType> {
+        self.fields
+            .iter()
+            .find(|(name, _)| name == column)
+            .map(|(_, field_type)| *field_type)
     }
 }
 
@@ -79,7 +93,11 @@ impl TableProvider for MeasurementTable {
         Ok(filters
             .iter()
             .map(|filter| {
-                if pushdown::is_prunable(filter, self) {
+                // Time ranges and tag predicates select exactly the rows they keep; field
+                // filters are re-evaluated above the scan.
+                if pushdown::is_exact(filter, self) {
+                    TableProviderFilterPushDown::Exact
+                } else if pushdown::is_prunable(filter, self) {
                     TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported
@@ -113,7 +131,7 @@ impl TableProvider for MeasurementTable {
             Arc::clone(&self.storage),
             self.storage_name.clone(),
             Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
-            self.tags.clone(),
+            self.tags.to_vec(),
         );
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
@@ -145,14 +163,15 @@ impl TableProvider for MeasurementTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let predicate = pushdown::predicate(filters, self);
+        let pushed = pushdown::scan_pushdown(filters, self);
         let schema = match projection {
             Some(indices) => Arc::new(self.schema.project(indices)?),
             None => Arc::clone(&self.schema),
         };
         let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
         let request = ScanRequest {
-            predicate,
+            predicate: pushed.predicate,
+            filters: pushed.filters,
             projection: Some(columns),
             ..ScanRequest::new(&self.storage_name)
         };
@@ -161,6 +180,7 @@ impl TableProvider for MeasurementTable {
         Ok(Arc::new(MeasurementScanExec::new(
             Arc::clone(&self.storage),
             request,
+            Arc::clone(&self.tags),
             schema,
             limit,
             partitions,

@@ -59,6 +59,18 @@ pub enum Error {
         /// The column asked for.
         column: String,
     },
+    /// A scan's field filter compares a field with a constant of another type.
+    #[error("filter on {measurement}.{field} compares a {existing} field with a {offered} value")]
+    FilterTypeMismatch {
+        /// The measurement scanned.
+        measurement: String,
+        /// The field filtered.
+        field: String,
+        /// The field's type.
+        existing: FieldType,
+        /// The constant's type.
+        offered: FieldType,
+    },
     /// A tag predicate's regular expression does not compile.
     #[error("invalid regular expression for tag {tag}: {pattern}")]
     InvalidRegex {
@@ -164,7 +176,9 @@ impl Error {
     /// The neutral kind of this error, for SQLSTATE and HTTP mapping in the wire crate.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::FieldTypeConflict { .. } => ErrorKind::DatatypeMismatch,
+            Self::FieldTypeConflict { .. } | Self::FilterTypeMismatch { .. } => {
+                ErrorKind::DatatypeMismatch
+            }
             Self::InvalidWrite { .. } | Self::InvalidRegex { .. } => ErrorKind::InvalidValue,
             Self::InvalidOption { .. } => ErrorKind::InvalidValue,
             Self::InvalidSchema { .. } => ErrorKind::InvalidDefinition,

@@ -21,6 +21,7 @@ mod codec;
 mod disk_usage;
 mod engine;
 mod error;
+mod filter;
 mod fs;
 pub mod limits;
 mod manifest;
@@ -49,6 +50,7 @@ pub use engine::{
     CompactionSummary, DeleteSummary, Engine, EngineStats, PartialWrite, WriteSummary,
 };
 pub use error::{Error, Result};
+pub use filter::{Comparison, FieldFilter};
 pub use options::{StorageOptions, WalDurability};
 pub use point::Point;
 pub use predicate::{Predicate, TagPredicate, TimeRange};

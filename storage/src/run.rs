@@ -5,6 +5,8 @@
 //! compaction rewrites them away.
 
 use crate::batch::FieldRef;
+use crate::limits::BLOCK_ROWS_MAX;
+use crate::predicate::TimeRange;
 use crate::schema::FieldType;
 #[cfg(test)]
 use crate::schema::FieldValue;
@@ -283,7 +285,7 @@ impl Run {
         *self = self.select_rows(&rows);
     }
 
-    fn select_rows(&self, rows: &[usize]) -> Run {
+    pub(crate) fn select_rows(&self, rows: &[usize]) -> Run {
         let timestamps = rows
             .iter()
             .filter_map(|row| self.timestamps.get(*row))
@@ -298,6 +300,41 @@ impl Run {
             timestamps,
             columns,
         }
+    }
+
+    /// A copy of the rows within `range`.
+    pub(crate) fn time_slice(&self, range: &TimeRange) -> Run {
+        let start = self.timestamps.partition_point(|ts| *ts < range.min_ns);
+        let end = self.timestamps.partition_point(|ts| *ts <= range.max_ns);
+        if start == 0 && end == self.len() {
+            return self.clone();
+        }
+        let end = end.max(start);
+        let columns = self
+            .columns
+            .iter()
+            .map(|column| {
+                column.as_ref().map(|column| {
+                    let mut part = empty_like(column, end - start);
+                    part.extend_from(column, start, end);
+                    part
+                })
+            })
+            .collect();
+        Run {
+            timestamps: self.timestamps.get(start..end).unwrap_or_default().to_vec(),
+            columns,
+        }
+    }
+
+    /// The first timestamp of the block of (at most [`BLOCK_ROWS_MAX`]) rows that ends
+    /// with the newest row at or before `hi`; `None` when no row is at or before `hi`.
+    /// Backward reads step through memtable rows a block at a time, as through a segment's
+    /// chunks.
+    pub(crate) fn block_start(&self, hi: i64) -> Option<&i64> {
+        let end = self.timestamps.partition_point(|ts| *ts <= hi);
+        let last = end.checked_sub(1)?;
+        self.timestamps.get(last.saturating_sub(BLOCK_ROWS_MAX - 1))
     }
 
     /// Appends `other`, whose rows all come after this run's rows.
@@ -532,7 +569,11 @@ mod tests {
         assert_eq!(
             rows(&merged),
             vec![
-                (1, Some(FieldValue::Float(1.0)), Some(FieldValue::Integer(1))),
+                (
+                    1,
+                    Some(FieldValue::Float(1.0)),
+                    Some(FieldValue::Integer(1))
+                ),
                 (2, Some(FieldValue::Float(2.0)), None),
                 (5, None, Some(FieldValue::Integer(5))),
                 (10, Some(FieldValue::Float(10.0)), None),

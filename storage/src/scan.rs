@@ -16,13 +16,14 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Result};
+use crate::filter::{FieldFilter, ResolvedFilter, passing_rows};
 use crate::memtable::Memtable;
 use crate::predicate::{Predicate, TagPredicate, TimeRange};
 use crate::run::{Run, merge_runs};
 use crate::scan_output::{BatchBuilder, OutputColumn, arrow_schema};
 use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
-use crate::segment::ChunkCounts;
 use crate::segment::SegmentReader;
+use crate::segment::{ChunkCounts, ChunkFilter};
 use crate::series::{SeriesId, SeriesKey};
 use crate::version::{Tombstone, apply_tombstones};
 
@@ -44,6 +45,13 @@ pub struct ScanRequest {
     /// Which share of the selected series to read: series `i` (in id order) belongs to
     /// shard `i % count`. Parallel scans of one query each take one shard.
     pub shard: Shard,
+    /// Field comparisons every returned row satisfies (see [`FieldFilter`]); rows and chunks
+    /// that fail are skipped before columns are built.
+    pub filters: Vec<FieldFilter>,
+    /// Only each series' newest row in the time range that passes the filters (the scan
+    /// under `DISTINCT ON (tags) … ORDER BY …, time DESC` and `last(…, time)` per tags):
+    /// reads backwards from each series' newest chunk and stops at the first row found.
+    pub latest: bool,
 }
 
 /// One of `count` disjoint shares of a scan's series.
@@ -75,6 +83,8 @@ impl ScanRequest {
             projection: None,
             batch_rows: SCAN_BATCH_ROWS_DEFAULT,
             shard: Shard::ALL,
+            filters: Vec::new(),
+            latest: false,
         }
     }
 }
@@ -102,6 +112,11 @@ pub struct ScanStats {
     pub chunks_read: u64,
     /// Chunks skipped by their min/max time.
     pub chunks_pruned_by_time: u64,
+    /// Chunks skipped because no row could pass the field filters (by the chunk's column
+    /// statistics, or by its filtered columns once decoded).
+    pub chunks_pruned_by_filter: u64,
+    /// Rows of the selected series and time range that failed the field filters.
+    pub rows_filtered: u64,
     /// Rows returned.
     pub rows: u64,
 }
@@ -134,6 +149,8 @@ pub struct Scan {
     names: Vec<String>,
     width: usize,
     range: TimeRange,
+    filters: Vec<ResolvedFilter>,
+    latest: bool,
     snapshot: ScanSnapshot,
     next_series: usize,
     pending: Option<(usize, Run, usize)>,
@@ -157,6 +174,14 @@ impl Scan {
                 names.push(name.map(|f| f.name.clone()).unwrap_or_default());
             }
         }
+        // Filtered fields are read even when not returned.
+        let filters = crate::filter::resolve(&snapshot.schema, &request.filters)?;
+        for filter in &filters {
+            if !projection.iter().any(|(index, _)| *index == filter.index) {
+                projection.push((filter.index, filter.field_type));
+                names.push(filter.name.clone());
+            }
+        }
         let range = request.predicate.time_range;
         let mut stats = ScanStats {
             series_total: snapshot.series_total,
@@ -171,6 +196,8 @@ impl Scan {
             projection,
             names,
             range,
+            filters,
+            latest: request.latest,
             snapshot,
             next_series: 0,
             pending: None,
@@ -194,19 +221,76 @@ impl Scan {
             return Ok(Run::default());
         };
         let id = *id;
+        let newer = self.memtable_runs(id);
+        if self.latest {
+            self.latest_run(id, &newer)
+        } else {
+            self.merged_run(id, self.range, newer)
+        }
+    }
+
+    /// The series' rows in the frozen and active memtables (oldest first), tombstones
+    /// applied.
+    fn memtable_runs(&mut self, id: SeriesId) -> Vec<Run> {
+        let mut newer = Vec::new();
+        for source in &self.snapshot.frozen {
+            let Some(rows) = source.memtable.series(id) else {
+                continue;
+            };
+            let mut run = rows.to_run(&self.range, &self.projection, self.width);
+            apply_tombstones(&mut run, id, source.max_sequence, &self.snapshot.tombstones);
+            newer.push(run);
+        }
+        if let Some(run) = self.snapshot.active_runs.remove(&id) {
+            newer.push(run);
+        }
+        newer
+    }
+
+    /// The series' rows in `range`: segments read, merged with the memtables' `newer` runs
+    /// (already within `range`), field filters applied.
+    fn merged_run(&mut self, id: SeriesId, range: TimeRange, newer: Vec<Run>) -> Result<Run> {
         let projected: Vec<(FieldIndex, &str, FieldType)> = self
             .projection
             .iter()
             .zip(&self.names)
             .map(|((index, field_type), name)| (*index, name.as_str(), *field_type))
             .collect();
+        let segments: Vec<&Arc<SegmentReader>> = self
+            .snapshot
+            .segments
+            .iter()
+            .filter(|segment| segment.contains_series(id))
+            .collect();
+        // The sources' spans tell which segment chunks no other source overlaps.
+        let (segment_spans, newer_spans): (Vec<_>, Vec<_>) = if self.filters.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let newer_spans = newer
+                .iter()
+                .filter_map(|run| Some((*run.timestamps.first()?, *run.timestamps.last()?)))
+                .collect();
+            (
+                segments.iter().map(|s| s.series_span(id)).collect(),
+                newer_spans,
+            )
+        };
         let mut runs = Vec::new();
         let mut counts = ChunkCounts::default();
-        for segment in &self.snapshot.segments {
-            if !segment.contains_series(id) {
-                continue;
-            }
-            let read = segment.read_series(id, &self.range, &projected, self.width, &mut counts)?;
+        for (position, segment) in segments.iter().enumerate() {
+            let other_spans: Vec<(i64, i64)> = segment_spans
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != position)
+                .filter_map(|(_, span)| *span)
+                .chain(newer_spans.iter().copied())
+                .collect();
+            let filter = ChunkFilter {
+                filters: &self.filters,
+                other_spans: &other_spans,
+            };
+            let read =
+                segment.read_series(id, &range, &projected, self.width, filter, &mut counts)?;
             if let Some(mut run) = read {
                 let max_sequence = segment.footer().header.max_sequence;
                 apply_tombstones(&mut run, id, max_sequence, &self.snapshot.tombstones);
@@ -215,18 +299,51 @@ impl Scan {
         }
         self.stats.chunks_read += counts.read;
         self.stats.chunks_pruned_by_time += counts.skipped;
-        for source in &self.snapshot.frozen {
-            let Some(rows) = source.memtable.series(id) else {
-                continue;
+        self.stats.chunks_pruned_by_filter += counts.filtered;
+        runs.extend(newer);
+        let mut run = merge_runs(runs);
+        if let Some(rows) = passing_rows(&run, &self.filters) {
+            self.stats.rows_filtered += (run.len() - rows.len()) as u64;
+            run = run.select_rows(&rows);
+        }
+        Ok(run)
+    }
+
+    /// The series' newest row in the range that passes the filters, reading backwards one
+    /// window at a time. Each window `[lo, hi]` starts at the latest chunk start (or, in a
+    /// memtable, block of rows) at or before `hi` over all sources, so it holds the newest
+    /// stored row at or before `hi`; merged, with tombstones and filters applied, it either
+    /// yields the answer or shows that nothing in `[lo, hi]` survives, and the next window
+    /// ends at `lo - 1`.
+    fn latest_run(&mut self, id: SeriesId, newer: &[Run]) -> Result<Run> {
+        let starts: Vec<Vec<i64>> = self
+            .snapshot
+            .segments
+            .iter()
+            .filter_map(|segment| segment.chunk_starts(id))
+            .collect();
+        let mut hi = self.range.max_ns;
+        loop {
+            let segment_start = starts
+                .iter()
+                .flat_map(|chunks| chunks.iter().rev().find(|start| **start <= hi))
+                .max();
+            let memtable_start = newer.iter().filter_map(|run| run.block_start(hi)).max();
+            let Some(lo) = segment_start.max(memtable_start).copied() else {
+                return Ok(Run::default());
             };
-            let mut run = rows.to_run(&self.range, &self.projection, self.width);
-            apply_tombstones(&mut run, id, source.max_sequence, &self.snapshot.tombstones);
-            runs.push(run);
+            let lo = lo.max(self.range.min_ns);
+            let window = TimeRange::new(lo, hi);
+            let slices = newer.iter().map(|run| run.time_slice(&window)).collect();
+            let run = self.merged_run(id, window, slices)?;
+            if let Some(last) = run.len().checked_sub(1) {
+                return Ok(run.select_rows(&[last]));
+            }
+            if lo <= self.range.min_ns {
+                return Ok(Run::default());
+            }
+            hi = lo - 1;
         }
-        if let Some(run) = self.snapshot.active_runs.remove(&id) {
-            runs.push(run);
-        }
-        Ok(merge_runs(runs))
     }
 }
 

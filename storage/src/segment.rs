@@ -20,8 +20,8 @@ mod format;
 mod reader;
 mod writer;
 
-pub(crate) use format::SegmentHeader;
-pub(crate) use reader::{ChunkCounts, SegmentReader};
+pub(crate) use format::{BlockStats, SegmentHeader};
+pub(crate) use reader::{ChunkCounts, ChunkFilter, SegmentReader};
 pub(crate) use writer::SegmentWriter;
 
 /// First bytes of every segment file.

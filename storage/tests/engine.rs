@@ -280,3 +280,75 @@ fn segments_survive_close_then_unflushed_write_then_drop() {
     let engine = open();
     assert_eq!(scan_all(&engine, "cpu").len(), 2, "{:?}", engine.stats());
 }
+
+/// The newest row per series reads backwards through chunks and memtable blocks until a row
+/// survives tombstones, filters and the time range.
+#[test]
+fn latest_rows_step_back_past_deleted_chunks_and_memtable_blocks() {
+    use common::scan_with;
+    use rusts_storage::{Comparison, FieldFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(options(dir.path(), WalDurability::None)).unwrap();
+    let rows = |host: &'static str, range: std::ops::Range<i64>| -> Vec<_> {
+        range
+            .map(|i| point(host, i * 1_000, &[("x", f(i as f64))]))
+            .collect()
+    };
+    // 10,000 rows (three chunks) in a segment, 9,000 newer rows in the memtable.
+    engine.write(&rows("a", 0..10_000)).unwrap();
+    engine.write(&rows("b", 0..10)).unwrap();
+    engine.flush().unwrap();
+    engine.write(&rows("a", 10_000..19_000)).unwrap();
+    let latest = |range: TimeRange, filters: Vec<FieldFilter>| -> Vec<(String, i64)> {
+        let request = ScanRequest {
+            predicate: Predicate {
+                time_range: range,
+                tags: Vec::new(),
+            },
+            filters,
+            latest: true,
+            ..ScanRequest::new("cpu")
+        };
+        scan_with(&engine, request).into_keys().collect()
+    };
+    let all = TimeRange::ALL;
+    assert_eq!(
+        latest(all, vec![]),
+        [("a".into(), 18_999_000), ("b".into(), 9_000)]
+    );
+    // Delete every memtable row and the newest segment chunk and a half of a.
+    let deleted = TimeRange::new(5_500_000, 19_000_000);
+    let only_a = vec![TagPredicate::Eq {
+        key: "host".into(),
+        value: "a".into(),
+    }];
+    engine
+        .delete(
+            "cpu",
+            &Predicate {
+                time_range: deleted,
+                tags: only_a,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        latest(all, vec![]),
+        [("a".into(), 5_499_000), ("b".into(), 9_000)]
+    );
+    // A time range ending earlier, and a filter the newest rows fail.
+    assert_eq!(
+        latest(TimeRange::new(0, 1_234_000), vec![])[0],
+        ("a".into(), 1_234_000)
+    );
+    let below = FieldFilter {
+        field: "x".into(),
+        op: Comparison::Lt,
+        value: f(1_000.5),
+    };
+    assert_eq!(
+        latest(all, vec![below]),
+        [("a".into(), 1_000_000), ("b".into(), 9_000)]
+    );
+    // A range holding only deleted rows has no newest row.
+    assert!(latest(TimeRange::new(6_000_000, i64::MAX), vec![]).is_empty());
+}

@@ -5,9 +5,12 @@
 
 mod common;
 
-use common::{Rows, options, point, scan_all};
+use common::{Rows, options, point, scan_all, scan_filtered, scan_with};
 use proptest::prelude::*;
-use rusts_storage::{Engine, FieldValue, Predicate, TagPredicate, TimeRange, WalDurability};
+use rusts_storage::{
+    Comparison, Engine, FieldFilter, FieldValue, Predicate, ScanRequest, TagPredicate, TimeRange,
+    WalDurability,
+};
 
 const HOSTS: [&str; 3] = ["a", "b", "c"];
 const DAY: i64 = 86_400_000_000_000;
@@ -47,6 +50,39 @@ fn time(slot: i64) -> i64 {
 struct Model {
     rows: Rows,
     x_is_integer: bool,
+}
+
+impl Model {
+    /// The rows whose integer field `field` compares with `value` as `op` asks.
+    fn matching(&self, field: &str, op: Comparison, value: i64) -> Rows {
+        let passes = |v: i64| match op {
+            Comparison::Eq => v == value,
+            Comparison::NotEq => v != value,
+            Comparison::Lt => v < value,
+            Comparison::LtEq => v <= value,
+            Comparison::Gt => v > value,
+            Comparison::GtEq => v >= value,
+        };
+        self.rows
+            .iter()
+            .filter(|(_, fields)| {
+                fields
+                    .get(field)
+                    .is_some_and(|v| passes(v.parse::<i64>().unwrap()))
+            })
+            .map(|(key, fields)| (key.clone(), fields.clone()))
+            .collect()
+    }
+}
+
+/// Each host's newest row of `rows`.
+fn newest_per_host(rows: &Rows) -> Rows {
+    let mut newest = Rows::new();
+    for ((host, time), fields) in rows {
+        newest.retain(|(h, _), _| h != host);
+        newest.insert((host.clone(), *time), fields.clone());
+    }
+    newest
 }
 
 fn apply(engine: &Engine, model: &mut Model, op: &Op) {
@@ -129,6 +165,20 @@ proptest! {
             }
             let stored = scan_all(&engine, "cpu");
             prop_assert_eq!(&stored, &model.rows, "after step {} ({:?})", step, op);
+            // Field filters skip rows and chunks; overwrites must still merge first.
+            for (op, value) in [(Comparison::Gt, 10), (Comparison::LtEq, -20), (Comparison::Eq, 7)] {
+                let filter = FieldFilter { field: "y".into(), op, value: FieldValue::Integer(value) };
+                let filtered = scan_filtered(&engine, "cpu", vec![filter]);
+                let expected = model.matching("y", op, value);
+                prop_assert_eq!(&filtered, &expected, "y {:?} {} after step {}", op, value, step);
+                // The newest row per series, among those passing the filter (or all).
+                let filter = FieldFilter { field: "y".into(), op, value: FieldValue::Integer(value) };
+                for (filters, rows) in [(vec![filter], &expected), (vec![], &model.rows)] {
+                    let request = ScanRequest { filters, latest: true, ..ScanRequest::new("cpu") };
+                    let latest = scan_with(&engine, request);
+                    prop_assert_eq!(&latest, &newest_per_host(rows), "latest after step {}", step);
+                }
+            }
         }
     }
 }

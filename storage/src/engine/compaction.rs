@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::predicate::TimeRange;
 use crate::run::merge_runs;
 use crate::schema::MeasurementSchema;
-use crate::segment::{ChunkCounts, SegmentHeader, SegmentReader, SegmentWriter};
+use crate::segment::{ChunkCounts, ChunkFilter, SegmentHeader, SegmentReader, SegmentWriter};
 use crate::series::{SeriesId, SeriesKey};
 use crate::version::{Tombstone, apply_tombstones};
 
@@ -218,6 +218,7 @@ fn merged_series(
             &TimeRange::ALL,
             &projection,
             schema.fields.len(),
+            ChunkFilter::default(),
             &mut counts,
         )?;
         if let Some(mut run) = read {

@@ -13,6 +13,7 @@ use crate::binary::ByteReader;
 use crate::bloom;
 use crate::codec::{self, CodecError};
 use crate::error::{Error, Result};
+use crate::filter::{ResolvedFilter, passing_rows};
 use crate::limits::SEGMENT_FOOTER_BYTES_MAX;
 use crate::predicate::TimeRange;
 use crate::run::{Column, ColumnValues, Run};
@@ -27,6 +28,40 @@ pub(crate) type ProjectedField<'a> = (FieldIndex, &'a str, FieldType);
 pub(crate) struct ChunkCounts {
     pub(crate) read: u64,
     pub(crate) skipped: u64,
+    /// Chunks skipped because no row could pass the field filters.
+    pub(crate) filtered: u64,
+}
+
+/// Field filters a read may use to skip whole chunks, and the time spans of the series in
+/// the scan's other sources. A chunk whose time span overlaps another source's is never
+/// skipped by a filter: its rows may merge with newer ones into rows that pass.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ChunkFilter<'a> {
+    pub(crate) filters: &'a [ResolvedFilter],
+    pub(crate) other_spans: &'a [(i64, i64)],
+}
+
+impl ChunkFilter<'_> {
+    fn applies_to(&self, chunk: &Chunk) -> bool {
+        !self.filters.is_empty()
+            && !self
+                .other_spans
+                .iter()
+                .any(|(min, max)| *min <= chunk.max_ns && chunk.min_ns <= *max)
+    }
+
+    /// Whether a filter rules the chunk out by its columns' statistics (a field absent
+    /// from the chunk is null in every row).
+    fn rules_out(&self, chunk: &Chunk, field_of: impl Fn(&str) -> Option<u32>) -> bool {
+        self.filters.iter().any(|filter| {
+            let column = field_of(&filter.name)
+                .and_then(|field| chunk.columns.iter().find(|c| c.field == field));
+            match column {
+                Some(column) => filter.rules_out_block(&column.stats, column.present),
+                None => true,
+            }
+        })
+    }
 }
 
 /// An open, verified segment.
@@ -140,14 +175,39 @@ impl SegmentReader {
         })
     }
 
+    /// The first timestamps of series `id`'s chunks here, in time order.
+    pub(crate) fn chunk_starts(&self, id: SeriesId) -> Option<Vec<i64>> {
+        let series = self
+            .series_positions
+            .get(&id)
+            .and_then(|p| self.footer.series.get(*p))?;
+        let mut starts: Vec<i64> = series.chunks.iter().map(|c| c.min_ns).collect();
+        starts.sort_unstable();
+        Some(starts)
+    }
+
+    /// The time span (first and last timestamp) of series `id` here.
+    pub(crate) fn series_span(&self, id: SeriesId) -> Option<(i64, i64)> {
+        let series = self
+            .series_positions
+            .get(&id)
+            .and_then(|p| self.footer.series.get(*p))?;
+        let min = series.chunks.iter().map(|c| c.min_ns).min()?;
+        let max = series.chunks.iter().map(|c| c.max_ns).max()?;
+        Some((min, max))
+    }
+
     /// The rows of series `id` within `range`, with the projected fields. `width` is the
-    /// measurement's current field count (the run's column count).
+    /// measurement's current field count (the run's column count). Chunks that `filter`
+    /// shows no row of could pass are skipped (the rows kept are not filtered: the scan
+    /// filters the merged rows).
     pub(crate) fn read_series(
         &self,
         id: SeriesId,
         range: &TimeRange,
         projection: &[ProjectedField<'_>],
         width: usize,
+        filter: ChunkFilter<'_>,
         counts: &mut ChunkCounts,
     ) -> Result<Option<Run>> {
         let Some(series) = self
@@ -157,14 +217,31 @@ impl SegmentReader {
         else {
             return Ok(None);
         };
+        let positions = usize::try_from(series.measurement)
+            .ok()
+            .and_then(|m| self.field_positions.get(m));
+        let field_of = |name: &str| -> Option<u32> {
+            positions
+                .and_then(|positions| positions.get(name))
+                .map(|(field, _)| *field)
+        };
         let mut result: Option<Run> = None;
         for chunk in &series.chunks {
             if !range.overlaps(chunk.min_ns, chunk.max_ns) {
                 counts.skipped += 1;
                 continue;
             }
+            let filtered = filter.applies_to(chunk);
+            if filtered && filter.rules_out(chunk, field_of) {
+                counts.filtered += 1;
+                continue;
+            }
             counts.read += 1;
-            let mut run = self.read_chunk(series, chunk, projection, width)?;
+            let filters = if filtered { filter.filters } else { &[] };
+            let Some(mut run) = self.read_chunk(series, chunk, projection, width, filters)? else {
+                counts.filtered += 1;
+                continue;
+            };
             if chunk.min_ns < range.min_ns || chunk.max_ns > range.max_ns {
                 run.retain_rows(|ts| range.contains(ts));
             }
@@ -176,13 +253,17 @@ impl SegmentReader {
         Ok(result.filter(|run| !run.is_empty()))
     }
 
+    /// Decodes a chunk: timestamps, then the projected fields. With `filters`, the filtered
+    /// fields are decoded first and `None` is returned, without decoding the rest, when no
+    /// row passes them.
     fn read_chunk(
         &self,
         series: &SegmentSeries,
         chunk: &Chunk,
         projection: &[ProjectedField<'_>],
         width: usize,
-    ) -> Result<Run> {
+        filters: &[ResolvedFilter],
+    ) -> Result<Option<Run>> {
         let rows = usize::try_from(chunk.rows).expect("u32 fits usize");
         let time_bytes = read_block(&self.file, &self.path, chunk.time, "timestamp block")?;
         let mut timestamps = Vec::with_capacity(rows);
@@ -192,35 +273,59 @@ impl SegmentReader {
         if timestamps.len() != rows || !ordered {
             return Err(self.corrupt(chunk.time.offset, "timestamps miscounted or out of order"));
         }
-        let mut columns: Vec<Option<Column>> = vec![None; width];
+        let mut run = Run {
+            timestamps,
+            columns: vec![None; width],
+        };
+        let is_filtered = |index: FieldIndex| filters.iter().any(|f| f.index == index);
+        let (first, rest): (Vec<_>, Vec<_>) = projection
+            .iter()
+            .partition(|(index, _, _)| is_filtered(*index));
+        for field in &first {
+            self.read_field(series, chunk, field, &mut run)?;
+        }
+        if !filters.is_empty() && passing_rows(&run, filters).is_some_and(|r| r.is_empty()) {
+            return Ok(None);
+        }
+        for field in &rest {
+            self.read_field(series, chunk, field, &mut run)?;
+        }
+        Ok(Some(run))
+    }
+
+    /// Decodes one projected field of a chunk into its slot of `run`; a field the chunk does
+    /// not hold stays `None`.
+    fn read_field(
+        &self,
+        series: &SegmentSeries,
+        chunk: &Chunk,
+        (index, name, field_type): &ProjectedField<'_>,
+        run: &mut Run,
+    ) -> Result<()> {
+        let rows = usize::try_from(chunk.rows).expect("u32 fits usize");
         let positions = usize::try_from(series.measurement)
             .ok()
             .and_then(|m| self.field_positions.get(m));
-        for (index, name, field_type) in projection {
-            // A field of another type is a column of a dropped measurement whose name came
-            // back with a new type: its rows are hidden by the drop's tombstone.
-            let Some(field) = positions
-                .and_then(|positions| positions.get(*name))
-                .filter(|(_, stored)| stored == field_type)
-                .map(|(field, _)| field)
-            else {
-                continue;
-            };
-            let Some(column) = chunk.columns.iter().find(|c| c.field == *field) else {
-                continue;
-            };
-            let column = self.read_column(column.block, *field_type, rows, column.present, name)?;
-            if let Some(slot) = usize::try_from(*index)
-                .ok()
-                .and_then(|i| columns.get_mut(i))
-            {
-                *slot = Some(column);
-            }
+        // A field of another type is a column of a dropped measurement whose name came
+        // back with a new type: its rows are hidden by the drop's tombstone.
+        let Some(field) = positions
+            .and_then(|positions| positions.get(*name))
+            .filter(|(_, stored)| stored == field_type)
+            .map(|(field, _)| field)
+        else {
+            return Ok(());
+        };
+        let Some(column) = chunk.columns.iter().find(|c| c.field == *field) else {
+            return Ok(());
+        };
+        let column = self.read_column(column.block, *field_type, rows, column.present, name)?;
+        if let Some(slot) = usize::try_from(*index)
+            .ok()
+            .and_then(|i| run.columns.get_mut(i))
+        {
+            *slot = Some(column);
         }
-        Ok(Run {
-            timestamps,
-            columns,
-        })
+        Ok(())
     }
 
     fn read_column(

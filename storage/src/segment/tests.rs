@@ -2,7 +2,7 @@ use super::*;
 use crate::predicate::TimeRange;
 use crate::run::{Column, Run};
 use crate::schema::{FieldType, FieldValue, MeasurementSchema};
-use crate::segment::reader::ChunkCounts;
+use crate::segment::reader::{ChunkCounts, ChunkFilter};
 use crate::series::{SeriesId, SeriesKey};
 
 fn schema() -> MeasurementSchema {
@@ -85,25 +85,95 @@ fn round_trips_series_across_chunks_with_nulls() {
     let projection = projection(&schema);
     let mut counts = ChunkCounts::default();
     let read_big = reader
-        .read_series(SeriesId(10), &TimeRange::ALL, &projection, 5, &mut counts)
+        .read_series(
+            SeriesId(10),
+            &TimeRange::ALL,
+            &projection,
+            5,
+            ChunkFilter::default(),
+            &mut counts,
+        )
         .unwrap();
     let mut expected = big.clone();
     expected.columns[4] = None;
     assert_eq!(read_big.unwrap(), expected);
     assert_eq!(counts.read, 3);
     let read_small = reader
-        .read_series(SeriesId(3), &TimeRange::ALL, &projection, 5, &mut counts)
+        .read_series(
+            SeriesId(3),
+            &TimeRange::ALL,
+            &projection,
+            5,
+            ChunkFilter::default(),
+            &mut counts,
+        )
         .unwrap();
     assert_eq!(read_small.unwrap().timestamps, small.timestamps);
     assert!(
         reader
-            .read_series(SeriesId(4), &TimeRange::ALL, &projection, 5, &mut counts)
+            .read_series(
+                SeriesId(4),
+                &TimeRange::ALL,
+                &projection,
+                5,
+                ChunkFilter::default(),
+                &mut counts
+            )
             .unwrap()
             .is_none()
     );
     assert_eq!(reader.footer().rows, (big.len() + small.len()) as u64);
     assert!(reader.bloom_may_contain_series(SeriesId(10)));
     assert!(reader.bloom_may_contain_tag("cpu", "host", "h3"));
+}
+
+#[test]
+fn field_filters_skip_chunks_no_other_source_overlaps() {
+    use crate::filter::{Comparison, FieldFilter, resolve};
+    let dir = tempfile::tempdir().unwrap();
+    let block = crate::limits::BLOCK_ROWS_MAX;
+    // usage is row / 100: chunk k holds [k * block / 100, (k + 1) * block / 100).
+    let path = write(dir.path(), &[(SeriesId(1), run(block * 3, 0))]);
+    let reader = SegmentReader::open(&path, 1).unwrap();
+    let schema = schema();
+    let projection = projection(&schema);
+    let filter = |op, value: f64| {
+        let filter = FieldFilter {
+            field: "usage".into(),
+            op,
+            value: FieldValue::Float(value),
+        };
+        resolve(&schema, &[filter]).unwrap()
+    };
+    let read = |filters: &[crate::filter::ResolvedFilter], other_spans: &[(i64, i64)]| {
+        let mut counts = ChunkCounts::default();
+        let filter = ChunkFilter {
+            filters,
+            other_spans,
+        };
+        let run = reader
+            .read_series(
+                SeriesId(1),
+                &TimeRange::ALL,
+                &projection,
+                5,
+                filter,
+                &mut counts,
+            )
+            .unwrap();
+        (run.map_or(0, |run| run.len()), counts)
+    };
+    let last_chunk = (block * 2) as f64 / 100.0;
+    // Statistics rule out the first two chunks; the last is read whole.
+    let (rows, counts) = read(&filter(Comparison::GtEq, last_chunk), &[]);
+    assert_eq!((rows, counts.read, counts.filtered), (block, 1, 2));
+    // Another source overlapping the first chunk keeps it: its rows may merge with newer ones.
+    let first_chunk_time = (0, 10);
+    let (rows, counts) = read(&filter(Comparison::GtEq, last_chunk), &[first_chunk_time]);
+    assert_eq!((rows, counts.read, counts.filtered), (block * 2, 2, 1));
+    // Within the first chunk's bounds but equal to no value: decoded, then dropped whole.
+    let (rows, counts) = read(&filter(Comparison::Eq, 0.005), &[]);
+    assert_eq!((rows, counts.read, counts.filtered), (0, 1, 3));
 }
 
 #[test]
@@ -117,7 +187,14 @@ fn time_range_skips_chunks_and_trims_rows() {
     let mut counts = ChunkCounts::default();
     let range = TimeRange::new(100, 195);
     let read = reader
-        .read_series(SeriesId(1), &range, only_usage, 5, &mut counts)
+        .read_series(
+            SeriesId(1),
+            &range,
+            only_usage,
+            5,
+            ChunkFilter::default(),
+            &mut counts,
+        )
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -129,7 +206,8 @@ fn time_range_skips_chunks_and_trims_rows() {
         counts,
         ChunkCounts {
             read: 1,
-            skipped: 2
+            skipped: 2,
+            filtered: 0
         }
     );
 }
@@ -148,7 +226,14 @@ fn every_flipped_byte_or_truncation_is_detected() {
         std::fs::write(&damaged, &bytes).unwrap();
         let outcome = SegmentReader::open(&damaged, 2).and_then(|reader| {
             let mut counts = ChunkCounts::default();
-            reader.read_series(SeriesId(1), &TimeRange::ALL, &projection, 5, &mut counts)
+            reader.read_series(
+                SeriesId(1),
+                &TimeRange::ALL,
+                &projection,
+                5,
+                ChunkFilter::default(),
+                &mut counts,
+            )
         });
         assert!(outcome.is_err(), "flipped byte {position} went unnoticed");
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{Array, RecordBatch};
-use rusts_storage::{Engine, FieldValue, Point, ScanRequest, StorageOptions, WalDurability};
+use rusts_storage::{
+    Engine, FieldFilter, FieldValue, Point, ScanRequest, StorageOptions, WalDurability,
+};
 
 pub(crate) fn options(dir: &Path, durability: WalDurability) -> StorageOptions {
     StorageOptions {
@@ -35,8 +37,24 @@ pub(crate) fn point(host: &str, timestamp_ns: i64, fields: &[(&str, FieldValue)]
 pub(crate) type Rows = BTreeMap<(String, i64), BTreeMap<String, String>>;
 
 pub(crate) fn scan_all(engine: &Engine, measurement: &str) -> Rows {
+    scan_filtered(engine, measurement, Vec::new())
+}
+
+/// Like [`scan_all`], with field filters pushed into the scan.
+pub(crate) fn scan_filtered(engine: &Engine, measurement: &str, filters: Vec<FieldFilter>) -> Rows {
+    scan_with(
+        engine,
+        ScanRequest {
+            filters,
+            ..ScanRequest::new(measurement)
+        },
+    )
+}
+
+/// The rows `request` returns.
+pub(crate) fn scan_with(engine: &Engine, request: ScanRequest) -> Rows {
     let mut rows = Rows::new();
-    let Ok(scan) = engine.scan(&ScanRequest::new(measurement)) else {
+    let Ok(scan) = engine.scan(&request) else {
         return rows;
     };
     for batch in scan {
