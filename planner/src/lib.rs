@@ -11,6 +11,7 @@ mod catalog;
 pub mod ddl;
 mod dml;
 mod error;
+mod functions;
 mod latest;
 mod pushdown;
 mod scan_exec;
@@ -249,6 +250,9 @@ impl Engine {
             .with_physical_optimizer_rule(Arc::new(latest::LatestRowPerSeries))
             .build();
         let context = SessionContext::new_with_state(state);
+        for function in functions::all() {
+            context.register_udf(function);
+        }
         context.register_catalog(
             database,
             Arc::new(catalog::DatabaseCatalog::new(

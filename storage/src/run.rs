@@ -209,9 +209,22 @@ impl Column {
 
     /// A copy of the given rows, in the given order.
     pub(crate) fn select(&self, rows: &[usize]) -> Self {
-        let mut target = Self::with_capacity(self.field_type(), rows.len());
-        rows.iter().for_each(|row| target.push_from(self, *row));
-        target
+        fn pick<T: Clone + Default>(values: &[T], rows: &[usize]) -> Vec<T> {
+            rows.iter()
+                .map(|row| values.get(*row).cloned().unwrap_or_default())
+                .collect()
+        }
+        let values = match &self.values {
+            ColumnValues::Float(v) => ColumnValues::Float(pick(v, rows)),
+            ColumnValues::Integer(v) => ColumnValues::Integer(pick(v, rows)),
+            ColumnValues::Unsigned(v) => ColumnValues::Unsigned(pick(v, rows)),
+            ColumnValues::Boolean(v) => ColumnValues::Boolean(pick(v, rows)),
+            ColumnValues::String(v) => ColumnValues::String(pick(v, rows)),
+        };
+        Self {
+            values,
+            valid: pick(&self.valid, rows),
+        }
     }
 
     pub(crate) fn is_valid(&self, row: usize) -> bool {

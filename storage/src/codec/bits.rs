@@ -138,6 +138,48 @@ impl<'a> BitReader<'a> {
         u64::try_from(shifted & u128::from(low_mask(count))).expect("masked to 64 bits")
     }
 
+    /// The next bits as the top of a word, at least 57 of them valid (the eight bytes from
+    /// the cursor's byte, shifted past the bits already read); `None` within eight bytes of
+    /// the end, where callers take the checked paths.
+    #[inline]
+    pub(crate) fn peek_word(&self) -> Option<u64> {
+        let first = self.position / 8;
+        let word: [u8; 8] = self.bytes.get(first..first + 8)?.try_into().ok()?;
+        Some(u64::from_be_bytes(word) << (self.position % 8))
+    }
+
+    /// Skips `count` bits that [`Self::peek_word`] showed (`count` ≤ 57).
+    #[inline]
+    pub(crate) fn skip_peeked(&mut self, count: u32) {
+        debug_assert!(count <= 57);
+        self.position += count as usize;
+    }
+
+    /// Reads one Golomb-Rice code with parameter `k` (≤ 62): a unary quotient (at most
+    /// `max`) then `k` remainder bits. One word load per code when it fits in the peeked
+    /// bits, as nearly every code does; the checked reads otherwise.
+    #[inline]
+    pub(crate) fn read_rice(&mut self, k: u32, max: u64) -> Result<u64, CodecError> {
+        if let Some(word) = self.peek_word() {
+            let ones = word.leading_ones();
+            if ones + 1 + k <= 57 {
+                let quotient = u64::from(ones);
+                if quotient > max {
+                    return Err(CodecError::invalid("unary run", format!("above {max}")));
+                }
+                let remainder = match k {
+                    0 => 0,
+                    _ => (word << (ones + 1)) >> (64 - k),
+                };
+                self.skip_peeked(ones + 1 + k);
+                return Ok((quotient << k) | remainder);
+            }
+        }
+        let quotient = self.read_unary(max)?;
+        let remainder = self.read_bits(k)?;
+        Ok((quotient << k) | (remainder & low_mask(k)))
+    }
+
     pub(crate) fn read_bit(&mut self) -> Result<bool, CodecError> {
         Ok(self.read_bits(1)? == 1)
     }

@@ -109,10 +109,27 @@ fn read_rest(
     count: usize,
     out: &mut Vec<i64>,
 ) -> Result<(), CodecError> {
-    for _ in 2..count {
+    let mut left = count.saturating_sub(2);
+    while left > 0 {
+        // A zero bit is a zero delta-of-delta (regular intervals): take a run of them from
+        // one peeked word.
+        if let Some(word) = bits.peek_word() {
+            let zeros = word.leading_zeros().min(57);
+            let run = usize::try_from(zeros).unwrap_or(0).min(left);
+            if run > 0 {
+                for _ in 0..run {
+                    previous = previous.wrapping_add(delta);
+                    out.push(previous);
+                }
+                bits.skip_peeked(u32::try_from(run).unwrap_or(0));
+                left -= run;
+                continue;
+            }
+        }
         delta = delta.wrapping_add(unzigzag(read_delta_of_delta(bits)?));
         previous = previous.wrapping_add(delta);
         out.push(previous);
+        left -= 1;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@
 //! section with the codes. The delta count is not stored: the caller knows it.
 
 use super::CodecError;
-use super::bits::{BitReader, BitWriter, ByteReader, bit_width, low_mask, reserve_decoded};
+use super::bits::{BitReader, BitWriter, ByteReader, bit_width, reserve_decoded};
 use super::varint::{unzigzag, write_varint, zigzag};
 
 /// Set in the tag when codes are offsets from the block minimum rather than zigzag codes.
@@ -147,9 +147,7 @@ fn read_codes(
             reserve_decoded(out, count, bits.remaining_bits(), k_usize + 1);
             let quotient_max = u64::MAX >> k;
             for _ in 0..count {
-                let quotient = bits.read_unary(quotient_max)?;
-                let remainder = bits.read_bits(k)?;
-                out.push(((quotient << k) | (remainder & low_mask(k))) as i64);
+                out.push(bits.read_rice(k, quotient_max)? as i64);
             }
         }
     }
