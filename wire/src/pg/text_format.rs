@@ -5,8 +5,6 @@
 //! (`2024-01-01 12:00:00.5`). pgjdbc cannot parse `inf`, and psql output should match what
 //! users know, so these two families are formatted here; everything else is arrow-pg's.
 
-use std::fmt::Write;
-
 use chrono::{Datelike, Offset, TimeZone, Timelike};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
@@ -14,12 +12,32 @@ use datafusion::arrow::temporal_conversions::as_datetime;
 
 /// Float text as Postgres writes it with `extra_float_digits > 0`: the shortest exact
 /// digits, in exponent form (`1e+20`, `1e-05`) outside 1e-4 <= |v| < 10^`digits`.
-fn shortest_float_text(scientific: &str, digits: i32) -> String {
-    // `scientific` is Rust's shortest `{:e}` form: `-1.25e-7`, `1e20`.
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let significant: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+/// `shortest` is ryu's rendering of a finite, non-zero value: `95.5`, `1.0`, `0.001`,
+/// `1e20`, `-1.2345e-7`; its digits are the shortest that read back as the value.
+fn shortest_float_text(shortest: &str, digits: i32) -> String {
+    let (negative, unsigned) = match shortest.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, shortest),
+    };
+    let (mantissa, exponent) = match unsigned.split_once('e') {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().unwrap_or(0)),
+        None => (unsigned, 0),
+    };
+    // The significant digits and the power of ten of the first one.
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut significant: Vec<u8> = Vec::with_capacity(whole.len() + fraction.len());
+    significant.extend_from_slice(whole.as_bytes());
+    significant.extend_from_slice(fraction.as_bytes());
+    let leading = significant.iter().take_while(|d| **d == b'0').count();
+    significant.drain(..leading);
+    while significant.last() == Some(&b'0') {
+        significant.pop();
+    }
+    if significant.is_empty() {
+        significant.push(b'0');
+    }
+    let exponent = exponent + whole.len() as i32 - 1 - leading as i32;
+    let significant = std::str::from_utf8(&significant).unwrap_or("0");
     let mut text = String::with_capacity(24);
     if negative {
         text.push('-');
@@ -29,11 +47,11 @@ fn shortest_float_text(scientific: &str, digits: i32) -> String {
         if point <= 0 {
             text.push_str("0.");
             text.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
-            text.push_str(&significant);
+            text.push_str(significant);
         } else {
             let point = point as usize;
             if significant.len() <= point {
-                text.push_str(&significant);
+                text.push_str(significant);
                 text.extend(std::iter::repeat_n('0', point - significant.len()));
             } else {
                 text.push_str(&significant[..point]);
@@ -48,7 +66,13 @@ fn shortest_float_text(scientific: &str, digits: i32) -> String {
             text.push_str(&significant[1..]);
         }
         let sign = if exponent < 0 { '-' } else { '+' };
-        let _ = write!(text, "e{sign}{:02}", exponent.unsigned_abs());
+        let magnitude = exponent.unsigned_abs();
+        text.push('e');
+        text.push(sign);
+        if magnitude < 10 {
+            text.push('0');
+        }
+        text.push_str(itoa::Buffer::new().format(magnitude));
     }
     text
 }
@@ -60,7 +84,7 @@ pub(crate) fn float8_text(value: f64) -> String {
         f64::INFINITY => "Infinity".to_owned(),
         f64::NEG_INFINITY => "-Infinity".to_owned(),
         v if v == 0.0 => if v.is_sign_negative() { "-0" } else { "0" }.to_owned(),
-        v => shortest_float_text(&format!("{v:e}"), 15),
+        v => shortest_float_text(ryu::Buffer::new().format_finite(v), 15),
     }
 }
 
@@ -71,7 +95,7 @@ pub(crate) fn float4_text(value: f32) -> String {
         f32::INFINITY => "Infinity".to_owned(),
         f32::NEG_INFINITY => "-Infinity".to_owned(),
         v if v == 0.0 => if v.is_sign_negative() { "-0" } else { "0" }.to_owned(),
-        v => shortest_float_text(&format!("{v:e}"), 6),
+        v => shortest_float_text(ryu::Buffer::new().format_finite(v), 6),
     }
 }
 
@@ -83,28 +107,51 @@ pub(crate) fn timestamp_text(microseconds: i64, time_zone: Option<&Tz>) -> Optio
         zone.offset_from_utc_datetime(&utc).fix().local_minus_utc()
     });
     let local = utc.checked_add_signed(chrono::Duration::seconds(i64::from(offset_seconds)))?;
-    if !(1..=9999).contains(&local.year()) {
-        return None;
-    }
-    let mut text = local.format("%Y-%m-%d %H:%M:%S").to_string();
-    let fraction = local.nanosecond() / 1_000;
+    let year = u32::try_from(local.year()).ok().filter(|y| (1..=9999).contains(y))?;
+    let mut text = String::with_capacity(32);
+    push_digits(&mut text, year, 4);
+    text.push('-');
+    push_digits(&mut text, local.month(), 2);
+    text.push('-');
+    push_digits(&mut text, local.day(), 2);
+    text.push(' ');
+    push_digits(&mut text, local.hour(), 2);
+    text.push(':');
+    push_digits(&mut text, local.minute(), 2);
+    text.push(':');
+    push_digits(&mut text, local.second(), 2);
+    let mut fraction = local.nanosecond() / 1_000;
     if fraction != 0 {
-        let digits = format!("{fraction:06}");
+        let mut width = 6;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            width -= 1;
+        }
         text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
+        push_digits(&mut text, fraction, width);
     }
     if time_zone.is_some() {
-        let sign = if offset_seconds < 0 { '-' } else { '+' };
+        text.push(if offset_seconds < 0 { '-' } else { '+' });
         let offset = offset_seconds.unsigned_abs();
-        let _ = write!(text, "{sign}{:02}", offset / 3600);
+        push_digits(&mut text, offset / 3600, 2);
         if !offset.is_multiple_of(3600) {
-            let _ = write!(text, ":{:02}", offset % 3600 / 60);
+            text.push(':');
+            push_digits(&mut text, offset % 3600 / 60, 2);
         }
         if !offset.is_multiple_of(60) {
-            let _ = write!(text, ":{:02}", offset % 60);
+            text.push(':');
+            push_digits(&mut text, offset % 60, 2);
         }
     }
     Some(text)
+}
+
+/// Appends `value` zero-padded to `width` digits (wider values in full).
+fn push_digits(text: &mut String, value: u32, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
+    text.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    text.push_str(digits);
 }
 
 /// Whether a column of `data_type` gets its text from this module.

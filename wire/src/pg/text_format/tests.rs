@@ -1,5 +1,7 @@
 use std::str::FromStr;
 
+use proptest::prelude::*;
+
 use super::*;
 
 #[test]
@@ -68,4 +70,106 @@ fn timestamps_trim_the_fraction_and_show_offsets() {
         "1969-12-31 23:59:59.999999"
     );
     assert_eq!(timestamp_text(i64::MIN, None), None);
+}
+
+/// The text Postgres would print, from Rust's shortest `{:e}` digits: the reference the
+/// ryu-based formatting must equal.
+fn reference_float_text(value: f64, digits: i32) -> String {
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap();
+    let exponent: i32 = exponent.parse().unwrap();
+    let negative = mantissa.starts_with('-');
+    let significant: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut text = String::new();
+    if negative {
+        text.push('-');
+    }
+    if (-4..digits).contains(&exponent) {
+        let point = exponent + 1;
+        if point <= 0 {
+            text.push_str("0.");
+            text.push_str(&"0".repeat(point.unsigned_abs() as usize));
+            text.push_str(&significant);
+        } else if significant.len() <= point as usize {
+            text.push_str(&significant);
+            text.push_str(&"0".repeat(point as usize - significant.len()));
+        } else {
+            text.push_str(&significant[..point as usize]);
+            text.push('.');
+            text.push_str(&significant[point as usize..]);
+        }
+    } else {
+        text.push_str(&significant[..1]);
+        if significant.len() > 1 {
+            text.push('.');
+            text.push_str(&significant[1..]);
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        text.push_str(&format!("e{sign}{:02}", exponent.unsigned_abs()));
+    }
+    text
+}
+
+/// The significant digits of a float's text (leading and trailing zeros dropped).
+fn significant_digits(text: &str) -> String {
+    let mantissa = text.split('e').next().unwrap();
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').to_owned()
+}
+
+/// `text` is what Postgres prints for `value`: it reads back as `value`, with as few
+/// digits as the reference's shortest form, in the same layout. (Where two shortest forms
+/// are equally near, Postgres's ryu keeps the even digit and Rust's formatter may not, so
+/// the digits themselves are not compared.)
+fn check_float_text(text: &str, reads_back: bool, reference: &str) -> Result<(), TestCaseError> {
+    prop_assert!(reads_back, "{} does not read back", text);
+    prop_assert_eq!(significant_digits(text).len(), significant_digits(reference).len());
+    prop_assert_eq!(text.contains('e'), reference.contains('e'), "{} vs {}", text, reference);
+    prop_assert_eq!(text.starts_with('-'), reference.starts_with('-'));
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn float8_text_is_shortest_and_laid_out_like_postgres(bits in any::<u64>()) {
+        let value = f64::from_bits(bits);
+        prop_assume!(value.is_finite() && value != 0.0);
+        let text = float8_text(value);
+        check_float_text(&text, text.parse::<f64>() == Ok(value), &reference_float_text(value, 15))?;
+    }
+
+    #[test]
+    fn float8_text_of_decimals_equals_the_reference(cents in -10_000_000i64..10_000_000, scale in 0u32..12) {
+        let value = cents as f64 / 10f64.powi(scale as i32);
+        prop_assume!(value != 0.0);
+        prop_assert_eq!(float8_text(value), reference_float_text(value, 15));
+    }
+
+    #[test]
+    fn float4_text_is_shortest_and_laid_out_like_postgres(bits in any::<u32>()) {
+        let value = f32::from_bits(bits);
+        prop_assume!(value.is_finite() && value != 0.0);
+        let text = float4_text(value);
+        // The f32's shortest digits, laid out by the f64 reference.
+        let reference = reference_float_text(format!("{value:e}").parse::<f64>().unwrap(), 6);
+        check_float_text(&text, text.parse::<f32>() == Ok(value), &reference)?;
+    }
+
+    #[test]
+    fn timestamps_equal_chrono_formatting(micros in -62_135_596_800_000_000i64..253_402_300_799_000_000) {
+        let utc = as_datetime::<TimestampMicrosecondType>(micros).unwrap();
+        let mut expected = utc.format("%Y-%m-%d %H:%M:%S").to_string();
+        let fraction = utc.nanosecond() / 1_000;
+        if fraction != 0 {
+            expected.push('.');
+            expected.push_str(format!("{fraction:06}").trim_end_matches('0'));
+        }
+        prop_assert_eq!(timestamp_text(micros, None).unwrap(), expected);
+    }
+}
+
+#[test]
+fn ties_keep_the_even_digit_as_postgres_ryu_does() {
+    // -2107966.25 is exactly between the shortest candidates ...62 and ...63 (float4).
+    assert_eq!(float4_text(-2_107_966.25), "-2.1079662e+06");
 }
