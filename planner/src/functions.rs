@@ -62,8 +62,10 @@ impl ScalarUDFImpl for DateTrunc {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        if let [ColumnarValue::Scalar(ScalarValue::Utf8(Some(unit))), ColumnarValue::Array(array)] =
-            args.args.as_slice()
+        if let [
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(unit))),
+            ColumnarValue::Array(array),
+        ] = args.args.as_slice()
             && let Some(truncated) = truncate_utc(unit, array)
         {
             return Ok(ColumnarValue::Array(truncated));
@@ -98,9 +100,7 @@ fn truncate_utc(unit: &str, array: &ArrayRef) -> Option<ArrayRef> {
         TimeUnit::Second => floor::<TimestampSecondType>(array, seconds),
         TimeUnit::Millisecond => floor::<TimestampMillisecondType>(array, seconds * 1_000),
         TimeUnit::Microsecond => floor::<TimestampMicrosecondType>(array, seconds * 1_000_000),
-        TimeUnit::Nanosecond => {
-            floor::<TimestampNanosecondType>(array, seconds * 1_000_000_000)
-        }
+        TimeUnit::Nanosecond => floor::<TimestampNanosecondType>(array, seconds * 1_000_000_000),
     })
 }
 
@@ -156,9 +156,8 @@ mod tests {
         }
         assert!(truncate_utc("month", &array).is_none());
         assert!(truncate_utc("minute", &array).is_none());
-        let local: ArrayRef = Arc::new(
-            TimestampNanosecondArray::from(vec![Some(0)]).with_timezone("Asia/Kathmandu"),
-        );
+        let local: ArrayRef =
+            Arc::new(TimestampNanosecondArray::from(vec![Some(0)]).with_timezone("Asia/Kathmandu"));
         assert!(truncate_utc("hour", &local).is_none());
     }
 }

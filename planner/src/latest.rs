@@ -28,11 +28,11 @@ use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::{ExecutionPlan, replace_children_if_necessary};
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::udaf::AggregateFunctionExpr;
+use datafusion::physical_plan::{ExecutionPlan, replace_children_if_necessary};
 
 use crate::scan_exec::MeasurementScanExec;
 
@@ -101,9 +101,8 @@ fn rewrite(
             _ => return Ok(None),
         }
     }
-    let newest_wins = |function: &Arc<AggregateFunctionExpr>| {
-        takes_newest(function, &groups, &name_of)
-    };
+    let newest_wins =
+        |function: &Arc<AggregateFunctionExpr>| takes_newest(function, &groups, &name_of);
     if aggregate.aggr_expr().is_empty() || !aggregate.aggr_expr().iter().all(newest_wins) {
         return Ok(None);
     }
@@ -126,9 +125,10 @@ fn takes_newest(
     if function.is_distinct() || function.ignore_nulls() {
         return false;
     }
-    let decisive = function.order_bys().iter().find(|sort| {
-        name_of(&sort.expr).is_none_or(|name| !groups.contains(&name))
-    });
+    let decisive = function
+        .order_bys()
+        .iter()
+        .find(|sort| name_of(&sort.expr).is_none_or(|name| !groups.contains(&name)));
     decisive.is_some_and(|sort| {
         name_of(&sort.expr).is_some_and(|name| name == "time")
             && sort.options.descending == descending

@@ -74,7 +74,9 @@ impl MeasurementScanExec {
 
     /// Whether `column` is one of the measurement's tags.
     pub(crate) fn is_tag(&self, column: &str) -> bool {
-        self.tags.binary_search_by(|tag| tag.as_str().cmp(column)).is_ok()
+        self.tags
+            .binary_search_by(|tag| tag.as_str().cmp(column))
+            .is_ok()
     }
 
     /// Whether the scan returns only each series' newest row.

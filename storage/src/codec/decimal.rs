@@ -136,6 +136,10 @@ pub(crate) fn decode(input: &[u8], out: &mut Vec<f64>) -> Result<(), CodecError>
     }
     input.finish()?;
     out.reserve(count);
+    if exceptions.is_empty() {
+        out.extend(integers.iter().map(|integer| *integer as f64 / power));
+        return Ok(());
+    }
     let mut integers = integers.iter();
     let mut exceptions = exceptions.iter().peekable();
     for position in 0..count {

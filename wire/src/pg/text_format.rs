@@ -84,8 +84,45 @@ pub(crate) fn float8_text(value: f64) -> String {
         f64::INFINITY => "Infinity".to_owned(),
         f64::NEG_INFINITY => "-Infinity".to_owned(),
         v if v == 0.0 => if v.is_sign_negative() { "-0" } else { "0" }.to_owned(),
-        v => shortest_float_text(ryu::Buffer::new().format_finite(v), 15),
+        v => decimal_text(v)
+            .unwrap_or_else(|| shortest_float_text(ryu::Buffer::new().format_finite(v), 15)),
     }
+}
+
+/// The text of a value that is the nearest double to a decimal of at most 15 significant
+/// digits and at most 6 fraction digits, with 1e-4 <= |v| < 1e15 (measurements such as
+/// `95.53` or `1200`): those digits are its shortest form, since no other decimal of 15
+/// digits or fewer rounds to the same double, and Postgres prints them without exponent.
+/// `None` for other values. The check is exact: IEEE division rounds `i / 10^k` correctly,
+/// so it equals `v` exactly when the decimal `i·10^-k` reads back as `v`.
+fn decimal_text(value: f64) -> Option<String> {
+    const POWERS: [f64; 7] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+    if !(1e-4..1e15).contains(&value.abs()) {
+        return None;
+    }
+    let (scale, integer) = POWERS.iter().enumerate().find_map(|(scale, power)| {
+        let integer = (value * power).round();
+        (integer.abs() < 1e15 && integer / power == value).then_some((scale, integer))
+    })?;
+    let mut digits_buffer = itoa::Buffer::new();
+    let digits = digits_buffer.format(integer.abs() as u64);
+    let mut text = String::with_capacity(digits.len() + 3 + scale);
+    if value < 0.0 {
+        text.push('-');
+    }
+    if scale == 0 {
+        text.push_str(digits);
+    } else if digits.len() > scale {
+        let (whole, fraction) = digits.split_at(digits.len() - scale);
+        text.push_str(whole);
+        text.push('.');
+        text.push_str(fraction);
+    } else {
+        text.push_str("0.");
+        text.extend(std::iter::repeat_n('0', scale - digits.len()));
+        text.push_str(digits);
+    }
+    Some(text)
 }
 
 /// `float4` text, with float4's own shortest digits and exponent threshold (FLT_DIG = 6).
@@ -107,7 +144,9 @@ pub(crate) fn timestamp_text(microseconds: i64, time_zone: Option<&Tz>) -> Optio
         zone.offset_from_utc_datetime(&utc).fix().local_minus_utc()
     });
     let local = utc.checked_add_signed(chrono::Duration::seconds(i64::from(offset_seconds)))?;
-    let year = u32::try_from(local.year()).ok().filter(|y| (1..=9999).contains(y))?;
+    let year = u32::try_from(local.year())
+        .ok()
+        .filter(|y| (1..=9999).contains(y))?;
     let mut text = String::with_capacity(32);
     push_digits(&mut text, year, 4);
     text.push('-');

@@ -114,7 +114,10 @@ fn reference_float_text(value: f64, digits: i32) -> String {
 fn significant_digits(text: &str) -> String {
     let mantissa = text.split('e').next().unwrap();
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    digits.trim_start_matches('0').trim_end_matches('0').to_owned()
+    digits
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .to_owned()
 }
 
 /// `text` is what Postgres prints for `value`: it reads back as `value`, with as few
@@ -123,8 +126,17 @@ fn significant_digits(text: &str) -> String {
 /// the digits themselves are not compared.)
 fn check_float_text(text: &str, reads_back: bool, reference: &str) -> Result<(), TestCaseError> {
     prop_assert!(reads_back, "{} does not read back", text);
-    prop_assert_eq!(significant_digits(text).len(), significant_digits(reference).len());
-    prop_assert_eq!(text.contains('e'), reference.contains('e'), "{} vs {}", text, reference);
+    prop_assert_eq!(
+        significant_digits(text).len(),
+        significant_digits(reference).len()
+    );
+    prop_assert_eq!(
+        text.contains('e'),
+        reference.contains('e'),
+        "{} vs {}",
+        text,
+        reference
+    );
     prop_assert_eq!(text.starts_with('-'), reference.starts_with('-'));
     Ok(())
 }
@@ -139,10 +151,24 @@ proptest! {
     }
 
     #[test]
-    fn float8_text_of_decimals_equals_the_reference(cents in -10_000_000i64..10_000_000, scale in 0u32..12) {
-        let value = cents as f64 / 10f64.powi(scale as i32);
+    fn float8_text_of_decimals_equals_the_reference(units in -10_000_000_000_000i64..10_000_000_000_000, scale in 0u32..12) {
+        let value = units as f64 / 10f64.powi(scale as i32);
         prop_assume!(value != 0.0);
-        prop_assert_eq!(float8_text(value), reference_float_text(value, 15));
+        let text = float8_text(value);
+        let reference = reference_float_text(value, 15);
+        if decimal_text(value).is_some() {
+            prop_assert_eq!(text, reference);
+        } else {
+            check_float_text(&text, text.parse::<f64>() == Ok(value), &reference)?;
+        }
+    }
+
+    #[test]
+    fn decimal_fast_path_agrees_with_ryu(bits in any::<u64>()) {
+        let value = f64::from_bits(bits);
+        if let Some(text) = decimal_text(value) {
+            prop_assert_eq!(text, shortest_float_text(ryu::Buffer::new().format_finite(value), 15));
+        }
     }
 
     #[test]
@@ -165,6 +191,28 @@ proptest! {
             expected.push_str(format!("{fraction:06}").trim_end_matches('0'));
         }
         prop_assert_eq!(timestamp_text(micros, None).unwrap(), expected);
+    }
+}
+
+#[test]
+fn decimal_fast_path_takes_measurements_and_leaves_the_rest() {
+    let cases = [
+        (95.53, Some("95.53")),
+        (-0.5, Some("-0.5")),
+        (1200.0, Some("1200")),
+        (0.000123, Some("0.000123")),
+        (0.1 + 0.2, None),
+        (1e-5, None),
+        (1e15, None),
+        (123_456_789.123_456_7, None),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(decimal_text(value).as_deref(), expected, "{value}");
+        assert_eq!(
+            float8_text(value),
+            reference_float_text(value, 15),
+            "{value}"
+        );
     }
 }
 
