@@ -218,6 +218,8 @@ fn decimal_fast_path_takes_measurements_and_leaves_the_rest() {
 
 #[test]
 fn ties_keep_the_even_digit_as_postgres_ryu_does() {
-    // -2107966.25 is exactly between the shortest candidates ...62 and ...63 (float4).
-    assert_eq!(float4_text(-2_107_966.25), "-2.1079662e+06");
+    // The float4 -2107966.25 is exactly between the shortest candidates ...62 and ...63.
+    let tie = f32::from_bits(3_389_040_889);
+    assert_eq!(f64::from(tie), -2_107_966.25);
+    assert_eq!(float4_text(tie), "-2.1079662e+06");
 }
