@@ -26,6 +26,7 @@ use std::thread::JoinHandle;
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
+use crate::estimate::{EstimateInput, ScanEstimate};
 use crate::memtable::Memtable;
 use crate::options::StorageOptions;
 use crate::predicate::Predicate;
@@ -177,6 +178,16 @@ impl Engine {
             snapshot_for_scan(&state, request)?
         };
         Scan::new(request, snapshot)
+    }
+
+    /// How much a scan of `measurement` under `predicate` would read, from metadata only
+    /// (see [`ScanEstimate`]); for the query planner.
+    pub fn estimate(&self, measurement: &str, predicate: &Predicate) -> Result<ScanEstimate> {
+        let input = {
+            let state = self.shared.state.lock();
+            EstimateInput::capture(&state, measurement, predicate)?
+        };
+        Ok(input.estimate(&predicate.time_range))
     }
 
     /// The schema of a measurement, if it exists.

@@ -82,6 +82,14 @@ pub enum Error {
         #[source]
         source: regex::Error,
     },
+    /// A scan request combines options that do not go together.
+    #[error("invalid scan of {measurement}: {reason}")]
+    InvalidScan {
+        /// The measurement.
+        measurement: String,
+        /// What does not go together.
+        reason: &'static str,
+    },
     /// A limit that protects the engine was reached.
     #[error("{what} limit reached: {value} exceeds {limit}")]
     LimitExceeded {
@@ -180,7 +188,7 @@ impl Error {
                 ErrorKind::DatatypeMismatch
             }
             Self::InvalidWrite { .. } | Self::InvalidRegex { .. } => ErrorKind::InvalidValue,
-            Self::InvalidOption { .. } => ErrorKind::InvalidValue,
+            Self::InvalidOption { .. } | Self::InvalidScan { .. } => ErrorKind::InvalidValue,
             Self::InvalidSchema { .. } => ErrorKind::InvalidDefinition,
             Self::UnknownMeasurement { .. } => ErrorKind::UndefinedTable,
             Self::UnknownColumn { .. } => ErrorKind::UndefinedColumn,

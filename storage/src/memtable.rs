@@ -136,6 +136,19 @@ impl SeriesRows {
         self.rows
     }
 
+    /// The first and last time of the rows, `None` without rows.
+    pub(crate) fn span(&self) -> Option<(i64, i64)> {
+        if self.strictly_increasing {
+            let first = self.chunks.first()?.timestamps.first()?;
+            let last = self.chunks.last()?.timestamps.last()?;
+            return Some((*first, *last));
+        }
+        self.timestamps().fold(None, |span, ts| match span {
+            None => Some((ts, ts)),
+            Some((min, max)) => Some((ts.min(min), ts.max(max))),
+        })
+    }
+
     /// Bytes allocated for the rows: vector capacities (growth slack included, so the
     /// memtable limit bounds real memory) and string contents.
     fn allocated_bytes(&self) -> u64 {

@@ -7,13 +7,14 @@
 //! none of the selected series are skipped; inside a segment, chunks outside the time range are
 //! skipped; only projected columns are decoded. [`ScanStats`] counts each step for `EXPLAIN`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use hashbrown::HashMap;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, UInt32Array};
 use arrow_schema::SchemaRef;
+use arrow_select::take::take_record_batch;
 
 use crate::error::{Error, Result};
 use crate::filter::{FieldFilter, ResolvedFilter, passing_rows};
@@ -25,6 +26,7 @@ use crate::schema::{FieldIndex, FieldType, MeasurementSchema};
 use crate::segment::SegmentReader;
 use crate::segment::{ChunkCounts, ChunkFilter};
 use crate::series::{SeriesId, SeriesKey};
+use crate::time_order::{TimeWindows, WINDOW_ROWS_MAX};
 use crate::version::{Tombstone, apply_tombstones};
 
 /// Rows per batch when the request does not say.
@@ -52,6 +54,22 @@ pub struct ScanRequest {
     /// under `DISTINCT ON (tags) … ORDER BY …, time DESC` and `last(…, time)` per tags):
     /// reads backwards from each series' newest chunk and stops at the first row found.
     pub latest: bool,
+    /// The order of the rows (see [`ScanOrder`]); a time order needs the whole scan
+    /// ([`Shard::ALL`]) and is not combined with `latest`.
+    pub order: ScanOrder,
+}
+
+/// The order of a scan's rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScanOrder {
+    /// By series (id order), then by time: the cheapest, read one series at a time.
+    #[default]
+    Series,
+    /// By time across series, oldest first; rows of equal time in series order. Read in
+    /// time windows (see `time_order.rs`), so a consumer that stops early reads little.
+    TimeAscending,
+    /// By time across series, newest first; rows of equal time in series order.
+    TimeDescending,
 }
 
 /// One of `count` disjoint shares of a scan's series.
@@ -85,6 +103,7 @@ impl ScanRequest {
             shard: Shard::ALL,
             filters: Vec::new(),
             latest: false,
+            order: ScanOrder::Series,
         }
     }
 }
@@ -121,6 +140,44 @@ pub struct ScanStats {
     pub rows: u64,
 }
 
+impl ScanStats {
+    /// What was counted after `earlier` (a snapshot of the same scan's stats).
+    #[must_use]
+    pub fn since(&self, earlier: &Self) -> Self {
+        let minus = |now: u64, then: u64| now.saturating_sub(then);
+        Self {
+            series_total: minus(self.series_total, earlier.series_total),
+            series_matched: minus(self.series_matched, earlier.series_matched),
+            partitions_total: minus(self.partitions_total, earlier.partitions_total),
+            partitions_pruned_by_time: minus(
+                self.partitions_pruned_by_time,
+                earlier.partitions_pruned_by_time,
+            ),
+            partitions_pruned_by_bloom: minus(
+                self.partitions_pruned_by_bloom,
+                earlier.partitions_pruned_by_bloom,
+            ),
+            segments_scanned: minus(self.segments_scanned, earlier.segments_scanned),
+            segments_pruned_by_time: minus(
+                self.segments_pruned_by_time,
+                earlier.segments_pruned_by_time,
+            ),
+            segments_pruned_by_bloom: minus(
+                self.segments_pruned_by_bloom,
+                earlier.segments_pruned_by_bloom,
+            ),
+            chunks_read: minus(self.chunks_read, earlier.chunks_read),
+            chunks_pruned_by_time: minus(self.chunks_pruned_by_time, earlier.chunks_pruned_by_time),
+            chunks_pruned_by_filter: minus(
+                self.chunks_pruned_by_filter,
+                earlier.chunks_pruned_by_filter,
+            ),
+            rows_filtered: minus(self.rows_filtered, earlier.rows_filtered),
+            rows: minus(self.rows, earlier.rows),
+        }
+    }
+}
+
 /// A memtable source: frozen ones hold their data's newest WAL sequence, for tombstones.
 #[derive(Debug)]
 pub(crate) struct MemtableSource {
@@ -151,6 +208,10 @@ pub struct Scan {
     range: TimeRange,
     filters: Vec<ResolvedFilter>,
     latest: bool,
+    /// For a time-ordered scan: the windows still to read and the sorted batches of the
+    /// last one.
+    windows: Option<TimeWindows>,
+    ready: VecDeque<RecordBatch>,
     snapshot: ScanSnapshot,
     next_series: usize,
     pending: Option<(usize, Run, usize)>,
@@ -183,12 +244,25 @@ impl Scan {
             }
         }
         let range = request.predicate.time_range;
+        if request.order != ScanOrder::Series && (request.latest || request.shard != Shard::ALL) {
+            return Err(Error::InvalidScan {
+                measurement: snapshot.schema.name.clone(),
+                reason: "a time-ordered scan reads every selected series and all their rows",
+            });
+        }
         let mut stats = ScanStats {
             series_total: snapshot.series_total,
             series_matched: snapshot.series.len() as u64,
             ..ScanStats::default()
         };
         prune_segments(&mut snapshot, &request.predicate, &mut stats);
+        let windows = match request.order {
+            ScanOrder::Series => None,
+            order => Some(TimeWindows::new(
+                data_span(&snapshot, &range),
+                order == ScanOrder::TimeDescending,
+            )),
+        };
         Ok(Self {
             schema,
             width: snapshot.schema.fields.len(),
@@ -198,6 +272,8 @@ impl Scan {
             range,
             filters,
             latest: request.latest,
+            windows,
+            ready: VecDeque::new(),
             snapshot,
             next_series: 0,
             pending: None,
@@ -226,6 +302,115 @@ impl Scan {
             self.latest_run(id, &newer)
         } else {
             self.merged_run(id, self.range, newer)
+        }
+    }
+
+    /// The series' rows within `window` in the frozen and active memtables (oldest first),
+    /// tombstones applied; unlike [`Self::memtable_runs`], the active rows stay for the
+    /// next window.
+    fn memtable_runs_in(&self, id: SeriesId, window: &TimeRange) -> Vec<Run> {
+        let mut newer = Vec::new();
+        for source in &self.snapshot.frozen {
+            let Some(rows) = source.memtable.series(id) else {
+                continue;
+            };
+            let mut run = rows.to_run(window, &self.projection, self.width);
+            apply_tombstones(&mut run, id, source.max_sequence, &self.snapshot.tombstones);
+            newer.push(run);
+        }
+        if let Some(run) = self.snapshot.active_runs.get(&id) {
+            newer.push(run.time_slice(window));
+        }
+        newer
+    }
+
+    /// Reads `window` of every series into time-sorted batches (see `time_order.rs`); `false`
+    /// when the window held too many rows and is to be read again narrower.
+    fn read_window(&mut self, window: TimeRange, descending: bool) -> Result<bool> {
+        let mut runs: Vec<(usize, Run)> = Vec::new();
+        let mut rows = 0;
+        for position in 0..self.snapshot.series.len() {
+            let Some((id, _)) = self.snapshot.series.get(position) else {
+                break;
+            };
+            let id = *id;
+            let newer = self.memtable_runs_in(id, &window);
+            let run = self.merged_run(id, window, newer)?;
+            if run.is_empty() {
+                continue;
+            }
+            rows += run.len();
+            if rows > WINDOW_ROWS_MAX && TimeWindows::can_split(&window) {
+                return Ok(false);
+            }
+            runs.push((position, run));
+        }
+        if rows == 0 {
+            return Ok(true);
+        }
+        let columns = self.columns.clone();
+        let mut builder = BatchBuilder::new(&columns, rows);
+        let mut order: Vec<(i64, u32)> = Vec::with_capacity(rows);
+        for (position, run) in &runs {
+            let Some((_, key)) = self.snapshot.series.get(*position) else {
+                continue;
+            };
+            let start = builder.rows();
+            builder.append(key, run, 0, run.len());
+            for (offset, ts) in run.timestamps.iter().enumerate() {
+                order.push((*ts, u32::try_from(start + offset).unwrap_or(u32::MAX)));
+            }
+        }
+        if descending {
+            order.sort_unstable_by_key(|(ts, row)| (std::cmp::Reverse(*ts), *row));
+        } else {
+            order.sort_unstable();
+        }
+        let arrow_error = |source| Error::Arrow {
+            measurement: self.snapshot.schema.name.clone(),
+            source,
+        };
+        let batch = builder.finish(&self.schema).map_err(arrow_error)?;
+        let indices = UInt32Array::from_iter_values(order.into_iter().map(|(_, row)| row));
+        let sorted = take_record_batch(&batch, &indices).map_err(arrow_error)?;
+        let mut offset = 0;
+        while offset < sorted.num_rows() {
+            let length = self.batch_rows.min(sorted.num_rows() - offset);
+            self.ready.push_back(sorted.slice(offset, length));
+            offset += length;
+        }
+        Ok(true)
+    }
+
+    /// The next batch of a time-ordered scan.
+    fn next_in_time_order(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if let Some(batch) = self.ready.pop_front() {
+                self.stats.rows += batch.num_rows() as u64;
+                return Some(Ok(batch));
+            }
+            let windows = self.windows.as_ref()?;
+            let window = windows.peek()?;
+            let descending = windows.is_descending();
+            match self.read_window(window, descending) {
+                Ok(true) => {
+                    let rows = self.ready.iter().map(RecordBatch::num_rows).sum();
+                    if let Some(windows) = self.windows.as_mut() {
+                        windows.advance(&window, rows);
+                    }
+                }
+                Ok(false) => {
+                    if let Some(windows) = self.windows.as_mut() {
+                        windows.narrow(&window);
+                    }
+                }
+                Err(error) => {
+                    if let Some(windows) = self.windows.as_mut() {
+                        windows.finish();
+                    }
+                    return Some(Err(error));
+                }
+            }
         }
     }
 
@@ -351,6 +536,9 @@ impl Iterator for Scan {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.windows.is_some() {
+            return self.next_in_time_order();
+        }
         let mut builder = BatchBuilder::new(&self.columns, self.batch_rows);
         while builder.rows() < self.batch_rows {
             let (position, run, offset) = match self.pending.take() {
@@ -472,6 +660,33 @@ fn bloom_rules_out(
 
 /// Drops segments outside the time range or ruled out by their bloom filter, counting
 /// partitions and segments pruned.
+/// The first and last time of the selected series' stored rows within `range` (segments
+/// counted by their whole span, memtables by the selected series' rows); empty when there
+/// are none.
+fn data_span(snapshot: &ScanSnapshot, range: &TimeRange) -> TimeRange {
+    let segments = snapshot
+        .segments
+        .iter()
+        .map(|segment| (segment.footer().min_ns, segment.footer().max_ns));
+    let active = snapshot
+        .active_runs
+        .values()
+        .filter_map(|run| Some((*run.timestamps.first()?, *run.timestamps.last()?)));
+    let frozen = snapshot.frozen.iter().flat_map(|source| {
+        snapshot
+            .series
+            .iter()
+            .filter_map(|(id, _)| source.memtable.series(*id)?.span())
+    });
+    let (min, max) = segments
+        .chain(active)
+        .chain(frozen)
+        .fold((i64::MAX, i64::MIN), |(min, max), (first, last)| {
+            (min.min(first), max.max(last))
+        });
+    TimeRange::new(min.max(range.min_ns), max.min(range.max_ns))
+}
+
 fn prune_segments(snapshot: &mut ScanSnapshot, predicate: &Predicate, stats: &mut ScanStats) {
     let range = predicate.time_range;
     let measurement = snapshot.schema.name.clone();

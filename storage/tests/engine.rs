@@ -352,3 +352,56 @@ fn latest_rows_step_back_past_deleted_chunks_and_memtable_blocks() {
     // A range holding only deleted rows has no newest row.
     assert!(latest(TimeRange::new(6_000_000, i64::MAX), vec![]).is_empty());
 }
+
+#[test]
+fn estimates_count_selected_series_and_rows_in_range_from_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(options(dir.path(), WalDurability::None)).unwrap();
+    let hour = DAY / 24;
+    // Two hosts, one row every 10 seconds over two hours, the first hour flushed.
+    let step = hour / 360;
+    let rows = |host: &'static str, from: i64, to: i64| {
+        (from..to)
+            .map(move |i| point(host, i * step, &[("x", f(i as f64))]))
+            .collect::<Vec<_>>()
+    };
+    for host in ["a", "b"] {
+        engine.write(&rows(host, 0, 360)).unwrap();
+    }
+    engine.flush().unwrap();
+    for host in ["a", "b"] {
+        engine.write(&rows(host, 360, 720)).unwrap();
+    }
+    let host_a = vec![TagPredicate::Eq {
+        key: "host".into(),
+        value: "a".into(),
+    }];
+    let estimate = |tags: &[TagPredicate], range: TimeRange| {
+        let predicate = Predicate {
+            time_range: range,
+            tags: tags.to_vec(),
+        };
+        engine.estimate("cpu", &predicate).unwrap()
+    };
+    let all = estimate(&[], TimeRange::ALL);
+    assert_eq!((all.series, all.rows), (2, 1440));
+    let one = estimate(&host_a, TimeRange::ALL);
+    assert_eq!((one.series, one.rows), (1, 720));
+    // A quarter of the flushed hour: its chunk is scaled, the memtable counts whole.
+    let quarter = estimate(&host_a, TimeRange::new(0, hour / 4 - 1));
+    assert_eq!(quarter.series, 1);
+    assert!(
+        (90 + 360..=92 + 360).contains(&quarter.rows),
+        "{quarter:?} counts the in-range quarter of the segment chunk and the memtable"
+    );
+    let none = estimate(
+        &[TagPredicate::Eq {
+            key: "host".into(),
+            value: "z".into(),
+        }],
+        TimeRange::ALL,
+    );
+    assert_eq!((none.series, none.rows), (0, 0));
+    let unknown = engine.estimate("nothing", &Predicate::default()).unwrap();
+    assert_eq!((unknown.series, unknown.rows), (0, 0));
+}

@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{Rows, options, point, scan_all, scan_filtered, scan_with};
+use common::{Rows, options, point, scan_all, scan_filtered, scan_in_order, scan_with};
 use proptest::prelude::*;
 use rusts_storage::{
-    Comparison, Engine, FieldFilter, FieldValue, Predicate, ScanRequest, TagPredicate, TimeRange,
-    WalDurability,
+    Comparison, Engine, FieldFilter, FieldValue, Predicate, ScanOrder, ScanRequest, TagPredicate,
+    TimeRange, WalDurability,
 };
 
 const HOSTS: [&str; 3] = ["a", "b", "c"];
@@ -165,6 +165,20 @@ proptest! {
             }
             let stored = scan_all(&engine, "cpu");
             prop_assert_eq!(&stored, &model.rows, "after step {} ({:?})", step, op);
+            // A time-ordered scan over part of the span.
+            let range = TimeRange::new(time(3), time(8));
+            let request = ScanRequest {
+                predicate: Predicate { time_range: range, tags: vec![] },
+                order: ScanOrder::TimeDescending,
+                ..ScanRequest::new("cpu")
+            };
+            let in_range: Rows = model
+                .rows
+                .iter()
+                .filter(|((_, t), _)| range.contains(*t))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            prop_assert_eq!(&scan_in_order(&engine, request).0, &in_range, "range after step {}", step);
             // Field filters skip rows and chunks; overwrites must still merge first.
             for (op, value) in [(Comparison::Gt, 10), (Comparison::LtEq, -20), (Comparison::Eq, 7)] {
                 let filter = FieldFilter { field: "y".into(), op, value: FieldValue::Integer(value) };
@@ -174,9 +188,31 @@ proptest! {
                 // The newest row per series, among those passing the filter (or all).
                 let filter = FieldFilter { field: "y".into(), op, value: FieldValue::Integer(value) };
                 for (filters, rows) in [(vec![filter], &expected), (vec![], &model.rows)] {
-                    let request = ScanRequest { filters, latest: true, ..ScanRequest::new("cpu") };
+                    let request = ScanRequest {
+                        filters: filters.clone(),
+                        latest: true,
+                        ..ScanRequest::new("cpu")
+                    };
                     let latest = scan_with(&engine, request);
                     prop_assert_eq!(&latest, &newest_per_host(rows), "latest after step {}", step);
+                    // Time order across series, in small batches: the same rows, sorted.
+                    for order in [ScanOrder::TimeAscending, ScanOrder::TimeDescending] {
+                        let request = ScanRequest {
+                            filters: filters.clone(),
+                            order,
+                            batch_rows: 2,
+                            ..ScanRequest::new("cpu")
+                        };
+                        let (ordered, sequence) = scan_in_order(&engine, request);
+                        prop_assert_eq!(&ordered, rows, "{:?} after step {}", order, step);
+                        let mut sorted = sequence.clone();
+                        sorted.sort_by_key(|(time, _)| *time);
+                        if order == ScanOrder::TimeDescending {
+                            sorted.reverse();
+                        }
+                        let times = |s: &[(i64, String)]| s.iter().map(|(t, _)| *t).collect::<Vec<_>>();
+                        prop_assert_eq!(times(&sequence), times(&sorted), "{:?} after step {}", order, step);
+                    }
                 }
             }
         }

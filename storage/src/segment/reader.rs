@@ -175,6 +175,15 @@ impl SegmentReader {
         })
     }
 
+    /// Series `id`'s chunks here (metadata only).
+    pub(crate) fn series_chunks(&self, id: SeriesId) -> Option<&[Chunk]> {
+        let position = self.series_positions.get(&id)?;
+        self.footer
+            .series
+            .get(*position)
+            .map(|s| s.chunks.as_slice())
+    }
+
     /// The first timestamps of series `id`'s chunks here, in time order.
     pub(crate) fn chunk_starts(&self, id: SeriesId) -> Option<Vec<i64>> {
         let series = self

@@ -94,3 +94,28 @@ pub(crate) fn collect(batch: &RecordBatch, rows: &mut Rows) {
         );
     }
 }
+
+/// The rows `request` returns and their (time, host) in the order returned.
+pub(crate) fn scan_in_order(engine: &Engine, request: ScanRequest) -> (Rows, Vec<(i64, String)>) {
+    let mut rows = Rows::new();
+    let mut order = Vec::new();
+    let Ok(scan) = engine.scan(&request) else {
+        return (rows, order);
+    };
+    for batch in scan {
+        let batch = batch.unwrap();
+        assert!(
+            batch.num_rows() <= request.batch_rows,
+            "batches hold at most batch_rows"
+        );
+        let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
+        let hosts = batch
+            .column(batch.schema().index_of("host").unwrap())
+            .as_string::<i32>();
+        for row in 0..batch.num_rows() {
+            order.push((times.value(row), hosts.value(row).to_owned()));
+        }
+        collect(&batch, &mut rows);
+    }
+    (rows, order)
+}
