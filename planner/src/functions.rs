@@ -1,9 +1,9 @@
 //! SQL functions RusTs registers over DataFusion's.
 //!
-//! `date_trunc`: DataFusion's, with integer arithmetic for `hour` and `day` on UTC
-//! timestamps. DataFusion takes that fast path only for timestamps without a time zone and
+//! `date_trunc`: DataFusion's, with integer arithmetic for `second`, `minute`, `hour` and
+//! `day` on UTC timestamps. DataFusion takes that fast path only for timestamps without a time zone and
 //! otherwise converts every value through chrono; our `time` column is
-//! `Timestamp(Nanosecond, "UTC")`, where an hour or a day is a fixed length, so flooring to a
+//! `Timestamp(Nanosecond, "UTC")`, where each of these units is a fixed length, so flooring to a
 //! multiple of it gives the same result (before 1970 too). Everything else (planning,
 //! ordering, other units and zones) is DataFusion's function.
 
@@ -82,10 +82,12 @@ impl ScalarUDFImpl for DateTrunc {
     }
 }
 
-/// `hour` or `day` truncation of a UTC timestamp array by flooring, or `None` when another
+/// `second`, `minute`, `hour` or `day` truncation of a UTC timestamp array by flooring, or `None` when another
 /// unit, type or zone needs DataFusion's general path.
 fn truncate_utc(unit: &str, array: &ArrayRef) -> Option<ArrayRef> {
     let seconds: i64 = match unit.to_ascii_lowercase().as_str() {
+        "second" => 1,
+        "minute" => 60,
         "hour" => 3_600,
         "day" => 86_400,
         _ => return None,
@@ -119,7 +121,7 @@ mod tests {
 
     /// Our fast path and DataFusion's general one agree, before and after 1970.
     #[test]
-    fn utc_hours_and_days_floor_like_datafusion() {
+    fn utc_seconds_to_days_floor_like_datafusion() {
         let hour = 3_600_000_000_000_i64;
         let values = vec![
             Some(0),
@@ -129,10 +131,12 @@ mod tests {
             Some(hour * 24 * 365 * 55 + 12_345),
             Some(-hour * 24 * 400 - 7),
             Some(1_795_585_127_000_000_000),
+            Some(1_795_585_127_123_456_789),
+            Some(-61_500_000_001),
         ];
         let array: ArrayRef =
             Arc::new(TimestampNanosecondArray::from(values.clone()).with_timezone("UTC"));
-        for unit in ["hour", "day", "HOUR"] {
+        for unit in ["second", "minute", "hour", "day", "HOUR", "Minute"] {
             let fast = truncate_utc(unit, &array).unwrap();
             let general = datafusion::functions::datetime::date_trunc()
                 .invoke_with_args(ScalarFunctionArgs {
@@ -155,7 +159,7 @@ mod tests {
             assert_eq!(&fast, &general, "{unit}");
         }
         assert!(truncate_utc("month", &array).is_none());
-        assert!(truncate_utc("minute", &array).is_none());
+        assert!(truncate_utc("week", &array).is_none());
         let local: ArrayRef =
             Arc::new(TimestampNanosecondArray::from(vec![Some(0)]).with_timezone("Asia/Kathmandu"));
         assert!(truncate_utc("hour", &local).is_none());

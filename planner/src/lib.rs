@@ -16,6 +16,7 @@ mod latest;
 mod pushdown;
 mod scan_exec;
 mod table;
+mod time_order;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -240,6 +241,12 @@ impl Engine {
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
             .set_str("datafusion.sql_parser.dialect", "PostgreSQL")
+            // Our scans report estimated row counts (see `ScanEstimate`): let a small input
+            // skip round-robin repartitioning, which costs more than it saves below a batch.
+            .set_bool(
+                "datafusion.execution.use_row_number_estimates_to_optimize_partitioning",
+                true,
+            )
             .with_extension(Arc::new(ddl::SessionTarget {
                 storage: Arc::clone(&self.storage),
                 database: database.to_owned(),
@@ -248,6 +255,7 @@ impl Engine {
             .with_config(config)
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(latest::LatestRowPerSeries))
+            .with_physical_optimizer_rule(Arc::new(time_order::TopKInTimeOrder))
             .build();
         let context = SessionContext::new_with_state(state);
         for function in functions::all() {

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -23,10 +24,11 @@ use datafusion::physical_plan::metrics::{
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream,
+    SendableRecordBatchStream, StatisticsArgs,
 };
 use rusts_storage::{
-    FieldFilter, FieldValue, ScanRequest, ScanStats, Shard, TagPredicate, TimeRange,
+    FieldFilter, FieldValue, ScanEstimate, ScanOrder, ScanRequest, ScanStats, Shard, TagPredicate,
+    TimeRange,
 };
 
 use crate::dml::{display_name, engine_error};
@@ -43,8 +45,21 @@ pub(crate) struct MeasurementScanExec {
     /// The measurement's tag keys, sorted.
     tags: Arc<[String]>,
     limit: Option<usize>,
+    /// Rows the scan is expected to return (see [`ScanEstimate`]).
+    estimated_rows: u64,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
+}
+
+/// How a scan is cut and sized, decided when it is planned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanShape {
+    /// Rows to stop after, if any.
+    pub(crate) limit: Option<usize>,
+    /// Partitions, each reading a disjoint share of the series.
+    pub(crate) partitions: usize,
+    /// The storage's estimate of what the scan reads.
+    pub(crate) estimate: ScanEstimate,
 }
 
 impl MeasurementScanExec {
@@ -53,20 +68,21 @@ impl MeasurementScanExec {
         request: ScanRequest,
         tags: Arc<[String]>,
         schema: SchemaRef,
-        limit: Option<usize>,
-        partitions: usize,
+        shape: ScanShape,
     ) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema),
-            Partitioning::UnknownPartitioning(partitions.max(1)),
+            Partitioning::UnknownPartitioning(shape.partitions.max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
+        let limit = shape.limit.map_or(u64::MAX, |rows| rows as u64);
         Self {
             storage,
             request,
             tags,
-            limit,
+            limit: shape.limit,
+            estimated_rows: shape.estimate.rows.min(limit),
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -90,6 +106,38 @@ impl MeasurementScanExec {
         !self.request.filters.is_empty() || self.limit.is_some()
     }
 
+    /// The same scan in one partition, in time order across series (see
+    /// [`crate::time_order`]); `None` when the scan cannot be ordered (no `time` column,
+    /// latest rows only, or a limit).
+    pub(crate) fn time_ordered(&self, descending: bool) -> Option<Self> {
+        if self.request.latest || self.limit.is_some() {
+            return None;
+        }
+        let schema = Arc::clone(self.properties.eq_properties.schema());
+        let ordering = crate::time_order::time_ordering(&schema, descending)?;
+        let mut request = self.request.clone();
+        request.order = if descending {
+            ScanOrder::TimeDescending
+        } else {
+            ScanOrder::TimeAscending
+        };
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new_with_orderings(schema, [[ordering]]),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Some(Self {
+            storage: Arc::clone(&self.storage),
+            request,
+            tags: Arc::clone(&self.tags),
+            limit: None,
+            estimated_rows: self.estimated_rows,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
+    }
+
     /// The same scan returning only each series' newest row (see [`crate::latest`]).
     pub(crate) fn latest(&self) -> Self {
         let mut request = self.request.clone();
@@ -99,6 +147,9 @@ impl MeasurementScanExec {
             request,
             tags: Arc::clone(&self.tags),
             limit: self.limit,
+            // At most one row per series; the series count is not kept, so only the row
+            // estimate bounds it.
+            estimated_rows: self.estimated_rows,
             properties: Arc::clone(&self.properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -133,6 +184,11 @@ impl DisplayAs for MeasurementScanExec {
                 }
                 if self.request.latest {
                     write!(f, ", latest row per series")?;
+                }
+                match self.request.order {
+                    ScanOrder::Series => {}
+                    ScanOrder::TimeAscending => write!(f, ", order=time")?,
+                    ScanOrder::TimeDescending => write!(f, ", order=time DESC")?,
                 }
                 Ok(())
             }
@@ -201,9 +257,11 @@ impl PruningMetrics {
         }
     }
 
-    /// Series and chunks add up over the shards; totals and partition and segment counts are
-    /// the same in every shard, so only the first one reports them.
-    fn record(&self, stats: &ScanStats, first_shard: bool) {
+    /// Adds what the scan did since `previous` (its stats when last recorded). Series and
+    /// chunks add up over the shards; totals and partition and segment counts are the same
+    /// in every shard, so only the first one reports them.
+    fn record(&self, stats: &ScanStats, previous: &ScanStats, first_shard: bool) {
+        let stats = &stats.since(previous);
         let add =
             |count: &Count, value: u64| count.add(usize::try_from(value).unwrap_or(usize::MAX));
         if first_shard {
@@ -256,6 +314,25 @@ impl ExecutionPlan for MeasurementScanExec {
 
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
+    }
+
+    /// The estimated row count, inexact (overwrites and deletes are not subtracted), split
+    /// evenly over the partitions.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let partitions = self.properties.partitioning.partition_count().max(1);
+        let rows = usize::try_from(self.estimated_rows).unwrap_or(usize::MAX);
+        let rows = match args.partition() {
+            Some(_) => rows.div_ceil(partitions),
+            None => rows,
+        };
+        let schema = self.properties.eq_properties.schema();
+        let mut statistics = Statistics::new_unknown(schema);
+        statistics.num_rows = Precision::Inexact(rows);
+        Ok(Arc::new(statistics))
     }
 
     fn execute(
@@ -317,8 +394,15 @@ fn read(
         }
     };
     let mut remaining = limit.unwrap_or(usize::MAX);
+    let first_shard = request.shard.index == 0;
+    // Recorded before each batch is sent, so that the counts are complete when a consumer
+    // that stops early (a limit) finishes: it never waits for this thread.
+    let mut recorded = ScanStats::default();
     while remaining > 0 {
-        let Some(batch) = scan.next() else { break };
+        let next = scan.next();
+        pruning.record(&scan.stats(), &recorded, first_shard);
+        recorded = scan.stats();
+        let Some(batch) = next else { break };
         let batch = batch
             .map_err(|error| engine_error(error, &request.measurement))
             .map(|batch| {
@@ -331,5 +415,5 @@ fn read(
             break;
         }
     }
-    pruning.record(&scan.stats(), request.shard.index == 0);
+    pruning.record(&scan.stats(), &recorded, first_shard);
 }

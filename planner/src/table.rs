@@ -16,9 +16,9 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use rusts_storage::{FieldType, ScanRequest};
 
-use crate::dml::{DeleteExec, MeasurementSink};
+use crate::dml::{DeleteExec, MeasurementSink, engine_error};
 use crate::pushdown::{self, ColumnRoles};
-use crate::scan_exec::MeasurementScanExec;
+use crate::scan_exec::{MeasurementScanExec, ScanShape};
 
 /// One measurement of one database.
 #[derive(Debug)]
@@ -175,15 +175,25 @@ impl TableProvider for MeasurementTable {
             projection: Some(columns),
             ..ScanRequest::new(&self.storage_name)
         };
-        // One partition per target partition (cores), each reading a share of the series.
-        let partitions = state.config().target_partitions().max(1);
+        // One partition per target partition (cores), each reading a share of the series,
+        // but no more partitions than series: a partition without a series is an empty
+        // task, and a single small input then plans without repartitioning.
+        let estimate = self
+            .storage
+            .estimate(&self.storage_name, &request.predicate)
+            .map_err(|error| engine_error(error, &self.storage_name))?;
+        let series = usize::try_from(estimate.series).unwrap_or(usize::MAX);
+        let partitions = state.config().target_partitions().clamp(1, series.max(1));
         Ok(Arc::new(MeasurementScanExec::new(
             Arc::clone(&self.storage),
             request,
             Arc::clone(&self.tags),
             schema,
-            limit,
-            partitions,
+            ScanShape {
+                limit,
+                partitions,
+                estimate,
+            },
         )))
     }
 }

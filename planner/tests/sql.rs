@@ -218,3 +218,79 @@ async fn insert_and_delete_in_sql_are_the_same_data_as_line_protocol() {
             .contains("| 391 ")
     );
 }
+
+/// `chunks_read=N` of the scan in an `EXPLAIN ANALYZE` result.
+fn chunks_read(analyzed: &str) -> u64 {
+    let line = analyzed
+        .lines()
+        .find(|line| line.contains("MeasurementScanExec"))
+        .unwrap_or_else(|| panic!("no scan in\n{analyzed}"));
+    let count = line
+        .split("chunks_read=")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ']']).next())
+        .unwrap_or_else(|| panic!("no chunks_read in {line}"));
+    count.trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_k_over_time_reads_only_the_newest_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    // Three hosts, one point every 10 s for about 3.5 days, flushed to segments by a close.
+    let steps = 30_000_i64;
+    let points: Vec<WritePoint> = (0..steps)
+        .flat_map(|step| {
+            ["a", "b", "c"].map(|host| WritePoint {
+                measurement: "cpu".into(),
+                tags: vec![("host".into(), host.into())],
+                fields: vec![("usage".into(), FieldValue::Float(step as f64))],
+                timestamp_ns: step * 10 * SECOND,
+            })
+        })
+        .collect();
+    engine
+        .ingest(WriteRequest {
+            database: "rusts".into(),
+            points,
+        })
+        .unwrap();
+    engine.close().unwrap();
+    let engine = self::engine(dir.path());
+    let session = engine.sql_session("rusts").unwrap();
+    let newest = "SELECT time, host, usage FROM cpu ORDER BY time DESC LIMIT 4";
+    let plan = query(&session, &format!("EXPLAIN ANALYZE {newest}")).await;
+    assert!(plan.contains("order=time DESC"), "{plan}");
+    let ordered = chunks_read(&plan);
+    let everything = chunks_read(
+        &query(
+            &session,
+            "EXPLAIN ANALYZE SELECT time, host, usage FROM cpu ORDER BY usage DESC LIMIT 4",
+        )
+        .await,
+    );
+    assert!(
+        ordered * 4 <= everything,
+        "the newest rows read {ordered} chunks, a full read {everything}"
+    );
+    let rows = query(&session, newest).await;
+    assert!(
+        rows.contains("| 1970-01-04T11:19:50Z | c    | 29999.0 |"),
+        "{rows}"
+    );
+    assert!(rows.contains("| 1970-01-04T11:19:40Z | "), "{rows}");
+    // Buckets, newest first, stop early too and agree with a full aggregation.
+    let buckets = "SELECT date_trunc('hour', time) AS hour, max(usage) AS m FROM cpu \
+                   GROUP BY hour ORDER BY hour DESC LIMIT 2";
+    let plan = query(&session, &format!("EXPLAIN ANALYZE {buckets}")).await;
+    assert!(chunks_read(&plan) * 4 <= everything, "{plan}");
+    assert_eq!(
+        query(&session, buckets).await,
+        "+----------------------+---------+\n\
+         | hour                 | m       |\n\
+         +----------------------+---------+\n\
+         | 1970-01-04T11:00:00Z | 29999.0 |\n\
+         | 1970-01-04T10:00:00Z | 29879.0 |\n\
+         +----------------------+---------+"
+    );
+}
