@@ -281,3 +281,95 @@ async fn copy_errors_name_the_line(client: &Client) {
         .expect_err("server files are refused");
     assert_eq!(error.code().map(|c| c.code()), Some("0A000"));
 }
+
+/// The values of a one-column simple query, as text.
+async fn simple_column(client: &Client, sql: &str) -> Vec<Option<String>> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error:?}"))
+        .iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A query text sent again reuses its plan (wire/src/pg/plan_cache.rs): what it returns must
+/// be what planning it again would return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_query_texts_see_new_rows_columns_settings_and_drops() {
+    let server = Server::start("");
+    let write = |lines: &str| {
+        let (status, body) = post(
+            &format!("{}/write?db=rusts", server.http),
+            &[],
+            lines.as_bytes(),
+        );
+        assert_eq!(status, 204, "{body}");
+    };
+    write(LINES);
+    let client = connect(&server, "rusts").await;
+    let total = "SELECT sum(count)::text FROM cpu WHERE host = 'a'";
+    assert_eq!(simple_column(&client, total).await, [Some("4".to_owned())]);
+    assert_eq!(simple_column(&client, total).await, [Some("4".to_owned())]);
+    // New rows (and a new series) are read by the kept plan.
+    write("cpu,host=a,region=eu usage=1,count=10i 1700000020000000000\n");
+    write("cpu,host=a,region=us usage=1,count=100i 1700000020000000000\n");
+    assert_eq!(
+        simple_column(&client, total).await,
+        [Some("114".to_owned())]
+    );
+    // A field added by a write appears in SELECT *: the table changed, so the text is
+    // planned again.
+    let star = "SELECT * FROM cpu WHERE host = 'c'";
+    let columns = |rows: &[tokio_postgres::SimpleQueryMessage]| {
+        rows.iter()
+            .find_map(|message| match message {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.len()),
+                _ => None,
+            })
+            .unwrap_or(0)
+    };
+    let before = client.simple_query(star).await.unwrap();
+    assert_eq!(columns(&before), 5, "time, host, region, usage, count");
+    write("cpu,host=c,region=us usage=2,count=5i,temp=40.5 1700000030000000000\n");
+    let after = client.simple_query(star).await.unwrap();
+    assert_eq!(columns(&after), 6, "temp is a new column");
+    // The extended protocol (a statement without parameters) shares the kept plans.
+    for _ in 0..2 {
+        let rows = client.query(star, &[]).await.unwrap();
+        assert_eq!(rows[0].len(), 6);
+        assert_eq!(rows[0].columns()[5].name(), "temp");
+    }
+    write("cpu,host=c,region=us hum=0.5 1700000030000000000\n");
+    let rows = client.query(star, &[]).await.unwrap();
+    assert_eq!(rows[0].len(), 7, "hum is a new column");
+    let summed = client.query_one(total, &[]).await.unwrap();
+    assert_eq!(summed.get::<_, String>(0), "114");
+    // now() is bound at planning: such texts are planned each time.
+    let now = "SELECT (extract(epoch from now()) * 1000000)::bigint::text";
+    let first = simple_column(&client, now).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_ne!(simple_column(&client, now).await, first);
+    // Output follows the session's TimeZone, set after the plan was kept.
+    let newest = "SELECT max(time) FROM cpu";
+    let utc = [Some("2023-11-14 22:13:50+00".to_owned())];
+    assert_eq!(simple_column(&client, newest).await, utc);
+    assert_eq!(simple_column(&client, newest).await, utc);
+    client
+        .batch_execute("SET TimeZone = '+01:00'")
+        .await
+        .unwrap();
+    let local = Some("2023-11-14 23:13:50+01".to_owned());
+    assert_eq!(simple_column(&client, newest).await, [local]);
+    // A dropped table is gone, not answered from the kept plan.
+    client.batch_execute("DROP TABLE cpu").await.unwrap();
+    let error = client.simple_query(total).await.expect_err("dropped");
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE),
+        "{error:?}"
+    );
+}

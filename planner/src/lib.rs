@@ -14,6 +14,7 @@ mod error;
 mod functions;
 mod latest;
 mod pushdown;
+pub mod reuse;
 mod scan_exec;
 mod table;
 mod time_order;

@@ -47,12 +47,14 @@ pub(crate) struct MeasurementScanExec {
     limit: Option<usize>,
     /// Rows the scan is expected to return (see [`ScanEstimate`]).
     estimated_rows: u64,
+    /// Every column of the table when the scan was planned (see [`crate::reuse`]).
+    table_schema: SchemaRef,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
 
 /// How a scan is cut and sized, decided when it is planned.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ScanShape {
     /// Rows to stop after, if any.
     pub(crate) limit: Option<usize>,
@@ -60,6 +62,8 @@ pub(crate) struct ScanShape {
     pub(crate) partitions: usize,
     /// The storage's estimate of what the scan reads.
     pub(crate) estimate: ScanEstimate,
+    /// Every column of the table as planned.
+    pub(crate) table_schema: SchemaRef,
 }
 
 impl MeasurementScanExec {
@@ -83,6 +87,7 @@ impl MeasurementScanExec {
             tags,
             limit: shape.limit,
             estimated_rows: shape.estimate.rows.min(limit),
+            table_schema: shape.table_schema,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -133,9 +138,31 @@ impl MeasurementScanExec {
             tags: Arc::clone(&self.tags),
             limit: None,
             estimated_rows: self.estimated_rows,
+            table_schema: Arc::clone(&self.table_schema),
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// Whether the measurement still has the columns the scan was planned with.
+    pub(crate) fn table_is_unchanged(&self) -> bool {
+        self.storage
+            .schema(&self.request.measurement)
+            .is_some_and(|measurement| *measurement.arrow_schema() == *self.table_schema)
+    }
+
+    /// The same scan with fresh metrics, to run again.
+    fn fresh(&self) -> Self {
+        Self {
+            storage: Arc::clone(&self.storage),
+            request: self.request.clone(),
+            tags: Arc::clone(&self.tags),
+            limit: self.limit,
+            estimated_rows: self.estimated_rows,
+            table_schema: Arc::clone(&self.table_schema),
+            properties: Arc::clone(&self.properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
     }
 
     /// The same scan returning only each series' newest row (see [`crate::latest`]).
@@ -150,6 +177,7 @@ impl MeasurementScanExec {
             // At most one row per series; the series count is not kept, so only the row
             // estimate bounds it.
             estimated_rows: self.estimated_rows,
+            table_schema: Arc::clone(&self.table_schema),
             properties: Arc::clone(&self.properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -314,6 +342,11 @@ impl ExecutionPlan for MeasurementScanExec {
 
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
+    }
+
+    /// A reused plan (see [`crate::reuse`]) counts each run's pruning afresh.
+    fn reset_state(self: Arc<Self>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(self.fresh()))
     }
 
     /// The estimated row count, inexact (overwrites and deletes are not subtracted), split

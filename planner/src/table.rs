@@ -193,6 +193,7 @@ impl TableProvider for MeasurementTable {
                 limit,
                 partitions,
                 estimate,
+                table_schema: Arc::clone(&self.schema),
             },
         )))
     }

@@ -294,3 +294,81 @@ async fn top_k_over_time_reads_only_the_newest_chunks() {
          +----------------------+---------+"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_are_reusable_only_when_rerunning_equals_replanning() {
+    use rusts_planner::reuse::{fresh_copy, is_current, is_deterministic, is_reusable};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    write_cpu(&engine, "rusts");
+    let session = engine.sql_session("rusts").unwrap();
+    let logical = |sql: &'static str| {
+        let session = session.clone();
+        async move {
+            let state = session.state();
+            state.create_logical_plan(sql).await.unwrap()
+        }
+    };
+    let physical = |sql: &'static str| {
+        let session = session.clone();
+        async move {
+            session
+                .sql(sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap()
+        }
+    };
+    let grouped =
+        "SELECT host, max(usage) FROM cpu WHERE region = 'eu' GROUP BY host ORDER BY host";
+    assert!(is_deterministic(&logical(grouped).await));
+    assert!(!is_deterministic(&logical("SELECT now()").await));
+    assert!(!is_deterministic(
+        &logical("SELECT usage FROM cpu WHERE time > now() - interval '1 hour'").await
+    ));
+    assert!(!is_deterministic(&logical("SELECT random()").await));
+    let plan = physical(grouped).await;
+    assert!(is_reusable(&plan));
+    assert!(is_reusable(&physical("SELECT 1 + 1").await));
+    assert!(!is_reusable(
+        &physical("SELECT table_name FROM information_schema.tables").await
+    ));
+    assert!(!is_reusable(
+        &physical("SELECT * FROM (VALUES (1), (2)) AS t(x)").await
+    ));
+    // Each run of a fresh copy reads the data as it is then.
+    let run = |plan: std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>| {
+        let context = session.task_ctx();
+        async move {
+            let copy = fresh_copy(&plan).unwrap();
+            let batches = datafusion::physical_plan::collect(copy, context)
+                .await
+                .unwrap();
+            pretty_format_batches(&batches).unwrap().to_string()
+        }
+    };
+    let first = run(plan.clone()).await;
+    assert!(first.contains("| a    | 99.0"), "{first}");
+    assert_eq!(run(plan.clone()).await, first);
+    let write = |fields: Vec<(String, FieldValue)>| {
+        engine
+            .ingest(WriteRequest {
+                database: "rusts".into(),
+                points: vec![WritePoint {
+                    measurement: "cpu".into(),
+                    tags: vec![("host".into(), "a".into()), ("region".into(), "eu".into())],
+                    fields,
+                    timestamp_ns: 5_000 * SECOND,
+                }],
+            })
+            .unwrap()
+    };
+    write(vec![("usage".into(), FieldValue::Float(500.0))]);
+    assert!(is_current(&plan));
+    assert!(run(plan.clone()).await.contains("| a    | 500.0"));
+    // A new field changes the table: the plan is no longer current.
+    write(vec![("temp".into(), FieldValue::Float(1.0))]);
+    assert!(!is_current(&plan));
+}

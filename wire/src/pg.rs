@@ -40,6 +40,7 @@ mod functions;
 mod handlers;
 mod limits;
 mod params;
+mod plan_cache;
 mod protocol;
 mod row_stream;
 mod server;

@@ -13,6 +13,7 @@ use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{CopyResponse, QueryResponse, Response, Tag};
 use pgwire::messages::response::TransactionStatus;
@@ -21,6 +22,7 @@ use crate::pg::column_names::rename_columns;
 use crate::pg::copy::{CopyCommand, copy_in, copy_out};
 use crate::pg::encode::{field_infos, wire_schema};
 use crate::pg::error::{Error, Result};
+use crate::pg::plan_cache::CachedPlan;
 use crate::pg::row_stream::data_rows;
 use crate::pg::session::Session;
 use crate::pg::session_command::{PreparedStore, SessionCommand, run_session_command};
@@ -35,6 +37,9 @@ pub(crate) struct ResultShape<'a> {
     pub(crate) described: Option<SchemaRef>,
     /// Postgres names for the plan's columns when nothing was described (simple protocol).
     pub(crate) column_names: Option<Vec<String>>,
+    /// The statement's whole SQL text (a simple query of one statement, or a `Parse`
+    /// without parameters): its plan is kept under it when reusable (see `plan_cache.rs`).
+    pub(crate) cache_key: Option<&'a str>,
 }
 
 /// Runs `kind` with `parameters` bound. `status` is the transaction state before it.
@@ -52,6 +57,10 @@ pub(crate) async fn run_statement(
     );
     if matches!(status, TransactionStatus::Error) && !allowed_when_failed {
         return Err(Error::TransactionAborted);
+    }
+    if !matches!(kind, StatementKind::Query { .. }) {
+        // Settings shape plans, and other statements may change the catalog.
+        session.clear_plans();
     }
     match kind {
         StatementKind::Session(command) => {
@@ -79,9 +88,19 @@ pub(crate) async fn run_statement(
             statement,
             completion,
         } => {
+            let mut shape = shape;
+            if !parameters.as_ref().is_none_or(no_values) {
+                shape.cache_key = None;
+            }
+            if let Some(cached) = shape.cache_key.and_then(|key| session.cached_plan(key)) {
+                return run_cached_plan(session, cached, shape);
+            }
             let plan = session
                 .interruptible(plan_statement(session, statement.clone()))
                 .await??;
+            if !rusts_planner::reuse::is_deterministic(&plan) {
+                shape.cache_key = None;
+            }
             let plan = match parameters {
                 Some(parameters) => plan.with_param_values(parameters)?,
                 None => plan,
@@ -103,7 +122,16 @@ pub(crate) async fn run_plan(
         .await??;
     match completion {
         Completion::Rows { tag, .. } => {
-            let batches = session.interruptible(frame.execute_stream()).await??;
+            let physical = session
+                .interruptible(frame.create_physical_plan())
+                .await??;
+            if let Some(key) = shape.cache_key
+                && rusts_planner::reuse::is_reusable(&physical)
+            {
+                let names = shape.column_names.clone();
+                session.cache_plan(key, Arc::clone(&physical), tag, names);
+            }
+            let batches = execute_physical(session, physical)?;
             rows_response(session, batches, tag, shape)
         }
         Completion::Affected { tag } => {
@@ -124,6 +152,40 @@ pub(crate) async fn run_plan(
             Ok(Response::Execution(Tag::new(tag)))
         }
     }
+}
+
+/// Runs a plan kept by the session's plan cache, on a fresh copy of its state, as the
+/// first run of its text did; `shape.column_names` falls back to the kept names.
+pub(crate) fn run_cached_plan(
+    session: &Arc<Session>,
+    cached: CachedPlan,
+    shape: ResultShape<'_>,
+) -> Result<Response> {
+    let plan = rusts_planner::reuse::fresh_copy(&cached.plan)?;
+    let batches = execute_physical(session, plan)?;
+    let shape = ResultShape {
+        column_names: shape.column_names.or(cached.column_names),
+        cache_key: None,
+        ..shape
+    };
+    rows_response(session, batches, cached.tag, shape)
+}
+
+/// Whether bound parameters hold no value (an extended-protocol statement without `$n`).
+fn no_values(parameters: &ParamValues) -> bool {
+    match parameters {
+        ParamValues::List(values) => values.is_empty(),
+        ParamValues::Map(values) => values.is_empty(),
+    }
+}
+
+/// Starts `plan` on the session's task context, all partitions merged into one stream.
+fn execute_physical(
+    session: &Session,
+    plan: Arc<dyn ExecutionPlan>,
+) -> Result<SendableRecordBatchStream> {
+    let context = session.context().task_ctx();
+    Ok(datafusion::physical_plan::execute_stream(plan, context)?)
 }
 
 /// A lazy row response for `batches`, encoded for `shape`.

@@ -25,12 +25,13 @@ use pgwire::messages::extendedquery::{
 };
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 
+use crate::pg::column_names::postgres_column_names;
 use crate::pg::execute::{ResultShape, run_statement};
 use crate::pg::handlers::{QueryHandler, StatementParser};
 use crate::pg::params::decode_parameters;
 use crate::pg::protocol::{send_parameter_changes, send_response, send_rows, session_of};
 use crate::pg::sqlstate::code;
-use crate::pg::statement::PreparedStatement;
+use crate::pg::statement::{PreparedStatement, StatementKind};
 
 fn duplicate_statement(name: &str) -> PgWireError {
     let message = format!("prepared statement \"{name}\" already exists");
@@ -241,10 +242,16 @@ impl ExtendedQueryHandler for QueryHandler {
         let session = session_of(client)?;
         let statement = &portal.statement.statement;
         let parameters = decode_parameters(portal, statement)?;
+        // The names a simple query of the same text would give, for a plan kept under it.
+        let column_names = match (&statement.text, &statement.kind) {
+            (Some(_), StatementKind::Query { statement, .. }) => postgres_column_names(statement),
+            _ => None,
+        };
         let shape = ResultShape {
             format: &portal.result_column_format,
             described: statement.columns.clone(),
-            column_names: None,
+            column_names,
+            cache_key: statement.text.as_deref(),
         };
         let status = client.transaction_status();
         let store = client.portal_store();

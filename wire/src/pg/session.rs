@@ -10,12 +10,14 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use datafusion::logical_expr::{LogicalPlan, SetVariable, Statement as PlanStatement};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::pg::error::{Error, Result};
 use crate::pg::limits::PREPARED_STATEMENTS_MAX;
+use crate::pg::plan_cache::{CachedPlan, PlanCache};
 use crate::pg::settings::{Reports, Settings};
 
 /// Who is connected, fixed at startup; read by `current_user()` and friends.
@@ -96,6 +98,8 @@ pub(crate) struct Session {
     applied_time_zone: Mutex<String>,
     /// The `COPY … FROM STDIN` in progress, between `CopyData` messages.
     copy_in: Mutex<Option<crate::pg::copy::CopyIn>>,
+    /// Plans of recent queries, by SQL text.
+    plans: Mutex<PlanCache>,
 }
 
 impl std::fmt::Debug for Session {
@@ -121,7 +125,38 @@ impl Session {
             prepared: Mutex::new(BTreeSet::new()),
             applied_time_zone: Mutex::new(String::new()),
             copy_in: Mutex::new(None),
+            plans: Mutex::new(PlanCache::default()),
         }
+    }
+
+    /// The plan kept for `sql`, if still valid (see `plan_cache.rs`).
+    pub(crate) fn cached_plan(&self, sql: &str) -> Option<CachedPlan> {
+        self.plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(sql)
+    }
+
+    /// Keeps a plan for `sql`.
+    pub(crate) fn cache_plan(
+        &self,
+        sql: &str,
+        plan: Arc<dyn ExecutionPlan>,
+        tag: &'static str,
+        column_names: Option<Vec<String>>,
+    ) {
+        self.plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sql, plan, tag, column_names);
+    }
+
+    /// Forgets every kept plan (settings or the catalog may have changed).
+    pub(crate) fn clear_plans(&self) {
+        self.plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Takes the COPY in progress (put back with [`Self::put_copy_in`] between messages).
@@ -234,6 +269,7 @@ impl Session {
         };
         let plan = LogicalPlan::Statement(PlanStatement::SetVariable(set));
         self.context.execute_logical_plan(plan).await?;
+        self.clear_plans();
         *self
             .applied_time_zone
             .lock()

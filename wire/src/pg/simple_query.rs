@@ -24,7 +24,7 @@ use pgwire::messages::simplequery::Query;
 
 use crate::pg::column_names::postgres_column_names;
 use crate::pg::error::{Error, Result};
-use crate::pg::execute::{ResultShape, run_statement};
+use crate::pg::execute::{ResultShape, run_cached_plan, run_statement};
 use crate::pg::handlers::QueryHandler;
 use crate::pg::protocol::{is_connection_error, send_parameter_changes, send_response, session_of};
 use crate::pg::session::Session;
@@ -35,10 +35,12 @@ use crate::pg::statement::{StatementKind, parse_statements};
 /// `on_query` is used, which buffers by design.
 const BUFFERED_ROWS_MAX: usize = 100_000;
 
-/// Runs one parsed statement of a simple query.
+/// Runs one parsed statement of a simple query; `cache_key` is the query text when the
+/// statement is all of it.
 async fn run_simple_statement(
     session: &Arc<Session>,
     statement: DFStatement,
+    cache_key: Option<&str>,
     store: &dyn PreparedStore,
     status: TransactionStatus,
 ) -> Result<Response> {
@@ -49,6 +51,7 @@ async fn run_simple_statement(
         format: &Format::UnifiedText,
         described: None,
         column_names,
+        cache_key,
     };
     run_statement(session, &kind, None, shape, store, status).await
 }
@@ -68,6 +71,27 @@ impl QueryHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if let Some(cached) = session.cached_plan(sql) {
+            session.begin_statement();
+            let response = if matches!(*status, TransactionStatus::Error) {
+                Err(Error::TransactionAborted)
+            } else {
+                let shape = ResultShape {
+                    format: &Format::UnifiedText,
+                    described: None,
+                    column_names: None,
+                    cache_key: None,
+                };
+                run_cached_plan(session, cached, shape)
+            };
+            let sent = match response {
+                Ok(response) => send_response(client, response, true, status).await,
+                Err(error) => Err(error.into()),
+            };
+            send_parameter_changes(client, session).await?;
+            session.apply_to_datafusion().await?;
+            return sent;
+        }
         let statements = parse_statements(sql)?;
         if statements.is_empty() {
             client
@@ -77,6 +101,7 @@ impl QueryHandler {
                 .await?;
         }
         let count = statements.len();
+        let cache_key = (count == 1).then_some(sql);
         for (index, statement) in statements.into_iter().enumerate() {
             if index + 1 < count && is_copy_from(&statement) {
                 return Err(Error::NotSupported {
@@ -84,8 +109,14 @@ impl QueryHandler {
                 }
                 .into());
             }
-            let response =
-                run_simple_statement(session, statement, client.portal_store(), *status).await;
+            let response = run_simple_statement(
+                session,
+                statement,
+                cache_key,
+                client.portal_store(),
+                *status,
+            )
+            .await;
             let sent = match response {
                 Ok(response) => send_response(client, response, true, status).await,
                 Err(error) => Err(error.into()),
@@ -150,7 +181,9 @@ impl SimpleQueryHandler for QueryHandler {
         let status = client.transaction_status();
         let mut responses = Vec::new();
         for statement in parse_statements(query)? {
-            match run_simple_statement(&session, statement, client.portal_store(), status).await {
+            match run_simple_statement(&session, statement, None, client.portal_store(), status)
+                .await
+            {
                 Ok(Response::Query(rows)) => responses.push(Response::Query(buffer(rows).await?)),
                 Ok(response) => responses.push(response),
                 Err(error) => {

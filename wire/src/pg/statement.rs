@@ -167,6 +167,9 @@ pub(crate) struct PreparedStatement {
     pub(crate) parameter_data_types: Vec<Option<DataType>>,
     /// Result columns, or `None` when the statement returns no rows (`NoData`).
     pub(crate) columns: Option<SchemaRef>,
+    /// The SQL text of a row-returning statement without parameters, under which the
+    /// session may keep its plan (see `plan_cache.rs`).
+    pub(crate) text: Option<Arc<str>>,
 }
 
 /// A statement for the session, DDL for the engine, or one for DataFusion (re-planned at
@@ -253,6 +256,7 @@ pub(crate) async fn prepare(
                 parameter_types: Vec::new(),
                 parameter_data_types: Vec::new(),
                 columns,
+                text: None,
             }));
         }
     };
@@ -277,6 +281,7 @@ pub(crate) async fn prepare(
         let schema = Arc::new(plan.schema().as_arrow().clone());
         rename_columns(&schema, names.as_deref())
     });
+    let text = (columns.is_some() && count == 0).then(|| Arc::from(sql));
     let kind = StatementKind::Query {
         statement,
         completion,
@@ -286,6 +291,7 @@ pub(crate) async fn prepare(
         parameter_types,
         parameter_data_types,
         columns,
+        text,
     }))
 }
 

@@ -140,6 +140,7 @@ fn show_rows(
         format: shape.format,
         described: Some(schema),
         column_names: None,
+        cache_key: None,
     };
     rows_response(session, stream, "SHOW", shape)
 }
