@@ -297,17 +297,14 @@ async fn top_k_over_time_reads_only_the_newest_chunks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_are_reusable_only_when_rerunning_equals_replanning() {
-    use rusts_planner::reuse::{fresh_copy, is_current, is_deterministic, is_reusable};
+    use rusts_planner::reuse::{is_deterministic, is_reusable};
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
     write_cpu(&engine, "rusts");
     let session = engine.sql_session("rusts").unwrap();
     let logical = |sql: &'static str| {
-        let session = session.clone();
-        async move {
-            let state = session.state();
-            state.create_logical_plan(sql).await.unwrap()
-        }
+        let state = session.state();
+        async move { state.create_logical_plan(sql).await.unwrap() }
     };
     let physical = |sql: &'static str| {
         let session = session.clone();
@@ -321,37 +318,52 @@ async fn plans_are_reusable_only_when_rerunning_equals_replanning() {
                 .unwrap()
         }
     };
-    let grouped =
-        "SELECT host, max(usage) FROM cpu WHERE region = 'eu' GROUP BY host ORDER BY host";
+    let grouped = "SELECT host, max(usage) FROM cpu WHERE region = 'eu' GROUP BY host";
     assert!(is_deterministic(&logical(grouped).await));
     assert!(!is_deterministic(&logical("SELECT now()").await));
-    assert!(!is_deterministic(
-        &logical("SELECT usage FROM cpu WHERE time > now() - interval '1 hour'").await
-    ));
+    let recent = "SELECT usage FROM cpu WHERE time > now() - interval '1 hour'";
+    assert!(!is_deterministic(&logical(recent).await));
     assert!(!is_deterministic(&logical("SELECT random()").await));
-    let plan = physical(grouped).await;
-    assert!(is_reusable(&plan));
+    assert!(is_reusable(&physical(grouped).await));
     assert!(is_reusable(&physical("SELECT 1 + 1").await));
-    assert!(!is_reusable(
-        &physical("SELECT table_name FROM information_schema.tables").await
-    ));
+    let catalog = "SELECT table_name FROM information_schema.tables";
+    assert!(!is_reusable(&physical(catalog).await));
     assert!(!is_reusable(
         &physical("SELECT * FROM (VALUES (1), (2)) AS t(x)").await
     ));
+}
+
+/// Runs a fresh copy of `plan` and formats its rows.
+async fn run_copy(
+    session: &SessionContext,
+    plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+) -> String {
+    let copy = rusts_planner::reuse::fresh_copy(plan).unwrap();
+    let batches = datafusion::physical_plan::collect(copy, session.task_ctx())
+        .await
+        .unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_plan_reads_current_data_until_its_table_changes_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    write_cpu(&engine, "rusts");
+    let session = engine.sql_session("rusts").unwrap();
+    let grouped =
+        "SELECT host, max(usage) FROM cpu WHERE region = 'eu' GROUP BY host ORDER BY host";
+    let plan = session
+        .sql(grouped)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
     // Each run of a fresh copy reads the data as it is then.
-    let run = |plan: std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>| {
-        let context = session.task_ctx();
-        async move {
-            let copy = fresh_copy(&plan).unwrap();
-            let batches = datafusion::physical_plan::collect(copy, context)
-                .await
-                .unwrap();
-            pretty_format_batches(&batches).unwrap().to_string()
-        }
-    };
-    let first = run(plan.clone()).await;
+    let first = run_copy(&session, &plan).await;
     assert!(first.contains("| a    | 99.0"), "{first}");
-    assert_eq!(run(plan.clone()).await, first);
+    assert_eq!(run_copy(&session, &plan).await, first);
     let write = |fields: Vec<(String, FieldValue)>| {
         engine
             .ingest(WriteRequest {
@@ -366,9 +378,9 @@ async fn plans_are_reusable_only_when_rerunning_equals_replanning() {
             .unwrap()
     };
     write(vec![("usage".into(), FieldValue::Float(500.0))]);
-    assert!(is_current(&plan));
-    assert!(run(plan.clone()).await.contains("| a    | 500.0"));
+    assert!(rusts_planner::reuse::is_current(&plan));
+    assert!(run_copy(&session, &plan).await.contains("| a    | 500.0"));
     // A new field changes the table: the plan is no longer current.
     write(vec![("temp".into(), FieldValue::Float(1.0))]);
-    assert!(!is_current(&plan));
+    assert!(!rusts_planner::reuse::is_current(&plan));
 }
