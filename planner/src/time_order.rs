@@ -4,12 +4,13 @@
 //! instead of reading every row and keeping the best `n`.
 //!
 //! The rule looks for a sort with a fetch (`SortExec` with `fetch`, alone or under the
-//! `SortPreservingMergeExec` that merges its partitions, possibly through projections) over a chain of nodes that keep a
-//! single ordered stream meaningful: projections, filters, cooperative-scheduling wrappers,
-//! repartitioning and partition merges (dropped: the ordered scan is one partition), and at
-//! most one aggregation (its `Partial` and `Final` stages become one `Single` stage), ending
-//! at a measurement scan without a limit. It rebuilds that chain over the scan read in time
-//! order (`ScanOrder::TimeDescending` or `TimeAscending`, see the storage's
+//! `SortPreservingMergeExec` that merges its partitions, possibly through projections) over
+//! a chain of nodes that keep a single ordered stream meaningful: projections, filters,
+//! cooperative-scheduling wrappers, repartitioning and partition merges (dropped: the
+//! ordered scan is one partition), and at most one aggregation without grouping sets or
+//! order-sensitive aggregates (its `Partial` and `Final` stages become one `Single` stage),
+//! ending at a measurement scan without a limit. It rebuilds that chain over the scan read
+//! in time order (`ScanOrder::TimeDescending` or `TimeAscending`, see the storage's
 //! `time_order.rs`), and lets DataFusion's equivalence properties decide whether the result
 //! is ordered as the sort asks:
 //! - fully: the sort becomes a limit, and the aggregate (now in sorted mode) emits each
@@ -148,7 +149,13 @@ fn rebuild(
     let Some(aggregate) = plan.downcast_ref::<AggregateExec>() else {
         return Ok(None);
     };
-    if aggregate.group_expr().has_grouping_set() {
+    // An order-sensitive aggregate (`array_agg(x ORDER BY y)`) was given its input order by
+    // the optimizer, which has run: it must keep the plan it was given.
+    let order_sensitive = aggregate
+        .aggr_expr()
+        .iter()
+        .any(|function| !function.order_bys().is_empty());
+    if aggregate.group_expr().has_grouping_set() || order_sensitive {
         return Ok(None);
     }
     match aggregate.mode() {
