@@ -237,8 +237,8 @@ fn chunks_read(analyzed: &str) -> u64 {
 async fn top_k_over_time_reads_only_the_newest_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    // Three hosts, one point every 10 s for about 3.5 days, flushed to segments by a close.
-    let steps = 30_000_i64;
+    // Three hosts, one point every 10 s for 10 days, flushed to segments by a close.
+    let steps = 86_400_i64;
     let points: Vec<WritePoint> = (0..steps)
         .flat_map(|step| {
             ["a", "b", "c"].map(|host| WritePoint {
@@ -269,28 +269,30 @@ async fn top_k_over_time_reads_only_the_newest_chunks() {
         )
         .await,
     );
+    // One chunk per series suffices; the scan thread may read a few windows ahead of a
+    // consumer that stops (windows grow at most 4x each), so the bound leaves room for that.
     assert!(
-        ordered * 4 <= everything,
+        ordered * 2 <= everything,
         "the newest rows read {ordered} chunks, a full read {everything}"
     );
     let rows = query(&session, newest).await;
     assert!(
-        rows.contains("| 1970-01-04T11:19:50Z | c    | 29999.0 |"),
+        rows.contains("| 1970-01-10T23:59:50Z | c    | 86399.0 |"),
         "{rows}"
     );
-    assert!(rows.contains("| 1970-01-04T11:19:40Z | "), "{rows}");
+    assert!(rows.contains("| 1970-01-10T23:59:40Z | "), "{rows}");
     // Buckets, newest first, stop early too and agree with a full aggregation.
     let buckets = "SELECT date_trunc('hour', time) AS hour, max(usage) AS m FROM cpu \
                    GROUP BY hour ORDER BY hour DESC LIMIT 2";
     let plan = query(&session, &format!("EXPLAIN ANALYZE {buckets}")).await;
-    assert!(chunks_read(&plan) * 4 <= everything, "{plan}");
+    assert!(chunks_read(&plan) * 2 <= everything, "{everything}: {plan}");
     assert_eq!(
         query(&session, buckets).await,
         "+----------------------+---------+\n\
          | hour                 | m       |\n\
          +----------------------+---------+\n\
-         | 1970-01-04T11:00:00Z | 29999.0 |\n\
-         | 1970-01-04T10:00:00Z | 29879.0 |\n\
+         | 1970-01-10T23:00:00Z | 86399.0 |\n\
+         | 1970-01-10T22:00:00Z | 86039.0 |\n\
          +----------------------+---------+"
     );
 }
