@@ -374,7 +374,12 @@ impl ExecutionPlan for MeasurementScanExec {
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let schema = Arc::clone(self.properties.eq_properties.schema());
-        let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(SCAN_CHANNEL_BATCHES);
+        let capacity = if self.request.order == ScanOrder::Series {
+            SCAN_CHANNEL_BATCHES
+        } else {
+            1
+        };
+        let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(capacity);
         let storage = Arc::clone(&self.storage);
         let count = self.properties.partitioning.partition_count();
         let mut request = self.request.clone();
@@ -431,7 +436,14 @@ fn read(
     // Recorded before each batch is sent, so that the counts are complete when a consumer
     // that stops early (a limit) finishes: it never waits for this thread.
     let mut recorded = ScanStats::default();
+    // A time-ordered scan is read by consumers that stop early (a top-k): it reads its next
+    // batch (and so its next window) only once the channel has room, which with its one
+    // slot means once the consumer took the previous batch.
+    let on_demand = request.order != ScanOrder::Series;
     while remaining > 0 {
+        if on_demand && futures::executor::block_on(sender.reserve()).is_err() {
+            break;
+        }
         let next = scan.next();
         pruning.record(&scan.stats(), &recorded, first_shard);
         recorded = scan.stats();
