@@ -120,28 +120,20 @@ impl MeasurementScanExec {
         }
         let schema = Arc::clone(self.properties.eq_properties.schema());
         let ordering = crate::time_order::time_ordering(&schema, descending)?;
-        let mut request = self.request.clone();
-        request.order = if descending {
-            ScanOrder::TimeDescending
-        } else {
-            ScanOrder::TimeAscending
-        };
         let properties = PlanProperties::new(
             EquivalenceProperties::new_with_orderings(schema, [[ordering]]),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
-        Some(Self {
-            storage: Arc::clone(&self.storage),
-            request,
-            tags: Arc::clone(&self.tags),
-            limit: None,
-            estimated_rows: self.estimated_rows,
-            table_schema: Arc::clone(&self.table_schema),
-            properties: Arc::new(properties),
-            metrics: ExecutionPlanMetricsSet::new(),
-        })
+        let mut scan = self.fresh();
+        scan.request.order = if descending {
+            ScanOrder::TimeDescending
+        } else {
+            ScanOrder::TimeAscending
+        };
+        scan.properties = Arc::new(properties);
+        Some(scan)
     }
 
     /// Whether the measurement still has the columns the scan was planned with.
@@ -165,22 +157,12 @@ impl MeasurementScanExec {
         }
     }
 
-    /// The same scan returning only each series' newest row (see [`crate::latest`]).
+    /// The same scan returning only each series' newest row (see [`crate::latest`]). The
+    /// row estimate is kept: at most one row per series, and the series count is not kept.
     pub(crate) fn latest(&self) -> Self {
-        let mut request = self.request.clone();
-        request.latest = true;
-        Self {
-            storage: Arc::clone(&self.storage),
-            request,
-            tags: Arc::clone(&self.tags),
-            limit: self.limit,
-            // At most one row per series; the series count is not kept, so only the row
-            // estimate bounds it.
-            estimated_rows: self.estimated_rows,
-            table_schema: Arc::clone(&self.table_schema),
-            properties: Arc::clone(&self.properties),
-            metrics: ExecutionPlanMetricsSet::new(),
-        }
+        let mut scan = self.fresh();
+        scan.request.latest = true;
+        scan
     }
 }
 
