@@ -11,12 +11,17 @@ pub enum ErrorKind {
     Syntax,
     /// A value is malformed or out of range (SQLSTATE 22023 / 22P02, HTTP 400).
     InvalidValue,
+    /// A literal's text is not a value of its type: a malformed array literal
+    /// (SQLSTATE 22P02, HTTP 400).
+    InvalidTextRepresentation,
     /// A value's type differs from the column's declared type (SQLSTATE 42804, HTTP 400).
     DatatypeMismatch,
     /// The named table or measurement does not exist (SQLSTATE 42P01, HTTP 404).
     UndefinedTable,
     /// The named column does not exist (SQLSTATE 42703, HTTP 400).
     UndefinedColumn,
+    /// The named type, schema or other object does not exist (SQLSTATE 42704, HTTP 404).
+    UndefinedObject,
     /// The object already exists (SQLSTATE 42710, HTTP 409).
     DuplicateObject,
     /// The table already exists (SQLSTATE 42P07, HTTP 409).

@@ -10,21 +10,24 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableProvider;
 
+use crate::pg_catalog::{PG_CATALOG_SCHEMA, PgCatalog};
 use crate::table::MeasurementTable;
 use crate::{DATABASE_SEPARATOR, storage_name};
 
 /// The schema every database has.
 pub const PUBLIC_SCHEMA: &str = "public";
 
-/// One database as a catalog with its `public` schema.
+/// One database as a catalog with its `public` and `pg_catalog` schemas.
 #[derive(Debug)]
 pub(crate) struct DatabaseCatalog {
     public: Arc<MeasurementSchema>,
+    pg_catalog: Arc<PgCatalog>,
 }
 
 impl DatabaseCatalog {
     pub(crate) fn new(storage: Arc<rusts_storage::Engine>, database: &str) -> Self {
         Self {
+            pg_catalog: Arc::new(PgCatalog::new(Arc::clone(&storage), database)),
             public: Arc::new(MeasurementSchema {
                 storage,
                 database: database.to_owned(),
@@ -35,11 +38,15 @@ impl DatabaseCatalog {
 
 impl CatalogProvider for DatabaseCatalog {
     fn schema_names(&self) -> Vec<String> {
-        vec![PUBLIC_SCHEMA.to_owned()]
+        vec![PUBLIC_SCHEMA.to_owned(), PG_CATALOG_SCHEMA.to_owned()]
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        (name == PUBLIC_SCHEMA).then(|| Arc::clone(&self.public) as Arc<dyn SchemaProvider>)
+        match name {
+            PUBLIC_SCHEMA => Some(Arc::clone(&self.public) as Arc<dyn SchemaProvider>),
+            PG_CATALOG_SCHEMA => Some(Arc::clone(&self.pg_catalog) as Arc<dyn SchemaProvider>),
+            _ => None,
+        }
     }
 }
 

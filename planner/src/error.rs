@@ -28,6 +28,20 @@ pub enum Error {
         /// The table.
         table: String,
     },
+    /// A literal that is not a value of its type (`'{1,2'::int8[]`).
+    #[error("{reason}")]
+    InvalidText {
+        /// What is wrong, naming the literal.
+        reason: String,
+    },
+    /// A name that denotes no type, schema, … (`'nope'::regtype`).
+    #[error("{what} \"{name}\" does not exist")]
+    UndefinedObject {
+        /// "type", "schema", …
+        what: &'static str,
+        /// The name as given.
+        name: String,
+    },
     /// The table already has the column (`ALTER TABLE … ADD COLUMN`).
     #[error("column \"{column}\" of relation \"{table}\" already exists")]
     DuplicateColumn {
@@ -76,6 +90,8 @@ impl Error {
             Self::InUse | Self::Internal { .. } => ErrorKind::Internal,
             Self::TableExists { .. } => ErrorKind::DuplicateTable,
             Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
+            Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
+            Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,
             Self::DuplicateColumn { .. } => ErrorKind::DuplicateColumn,
             Self::InvalidDefinition { .. } => ErrorKind::InvalidDefinition,
             Self::NotSupported { .. } => ErrorKind::NotSupported,

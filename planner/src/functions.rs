@@ -1,4 +1,5 @@
-//! SQL functions RusTs registers over DataFusion's.
+//! SQL functions RusTs registers over DataFusion's (and PostgreSQL's catalog functions, in
+//! [`crate::pg_functions`]).
 //!
 //! `date_trunc`: DataFusion's, with integer arithmetic for `second`, `minute`, `hour` and
 //! `day` on UTC timestamps. DataFusion takes that fast path only for timestamps without a time zone and
@@ -23,7 +24,9 @@ use datafusion::logical_expr::{
 
 /// The functions to register in every session.
 pub(crate) fn all() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::new_from_impl(DateTrunc::new())]
+    let mut functions = vec![ScalarUDF::new_from_impl(DateTrunc::new())];
+    functions.extend(crate::pg_functions::all());
+    functions
 }
 
 /// See the module documentation.

@@ -8,10 +8,11 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Syntax
         | ErrorKind::InvalidValue
+        | ErrorKind::InvalidTextRepresentation
         | ErrorKind::DatatypeMismatch
         | ErrorKind::UndefinedColumn
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
-        ErrorKind::UndefinedTable => StatusCode::NOT_FOUND,
+        ErrorKind::UndefinedTable | ErrorKind::UndefinedObject => StatusCode::NOT_FOUND,
         ErrorKind::DuplicateObject | ErrorKind::DuplicateTable | ErrorKind::DuplicateColumn => {
             StatusCode::CONFLICT
         }
@@ -31,9 +32,11 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Syntax => "42601",
         ErrorKind::InvalidValue => "22023",
+        ErrorKind::InvalidTextRepresentation => "22P02",
         ErrorKind::DatatypeMismatch => "42804",
         ErrorKind::UndefinedTable => "42P01",
         ErrorKind::UndefinedColumn => "42703",
+        ErrorKind::UndefinedObject => "42704",
         ErrorKind::DuplicateObject => "42710",
         ErrorKind::DuplicateTable => "42P07",
         ErrorKind::DuplicateColumn => "42701",

@@ -176,8 +176,10 @@ fn request_of(
 /// Plans and runs `statement`, collecting at most `RESPONSE_BYTES_MAX` of results.
 async fn run(
     context: &datafusion::prelude::SessionContext,
-    statement: DFStatement,
+    mut statement: DFStatement,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), HttpError> {
+    rusts_planner::pg_syntax::rewrite(&mut statement)
+        .map_err(|error| HttpError::from_engine(&error))?;
     let plan = context
         .state()
         .statement_to_plan(statement)

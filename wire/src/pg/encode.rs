@@ -5,6 +5,10 @@
 //! Null -> text, Float16 -> float4, decimals arrow-pg cannot encode -> text), and every
 //! `timestamptz` column is relabelled with the session time zone, so text output follows
 //! `SET TIME ZONE` while the instant (and the binary form, always UTC) stays the same.
+//!
+//! `UInt32` is PostgreSQL's `oid` (the `pg_catalog` tables and `::oid` casts produce it):
+//! its columns are described as `oid` and `oid[]` and encoded here, as arrow-pg would send
+//! them as `int8`.
 
 use std::sync::Arc;
 
@@ -12,8 +16,9 @@ use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::array::{AsArray, Float32Array, Float64Array, TimestampMicrosecondArray};
 use datafusion::arrow::compute::{can_cast_types, cast};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit, UInt32Type};
 use datafusion::error::DataFusionError;
+use pgwire::api::Type;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo};
 use pgwire::error::PgWireResult;
@@ -71,7 +76,69 @@ pub(crate) fn field_infos(
         format,
         Some(Arc::new(options)),
     )?;
-    Ok(Arc::new(fields))
+    Ok(Arc::new(with_oid_types(wire_schema, fields)))
+}
+
+/// `fields` (arrow-pg's description of `wire_schema`) with `UInt32` columns described as
+/// `oid` and lists of them as `oid[]`.
+pub(crate) fn with_oid_types(wire_schema: &Schema, fields: Vec<FieldInfo>) -> Vec<FieldInfo> {
+    fields
+        .into_iter()
+        .zip(wire_schema.fields())
+        .map(|(info, field)| match oid_type(field.data_type()) {
+            Some(oid_type) => {
+                let size = if oid_type == Type::OID { 4 } else { -1 };
+                FieldInfo::new(
+                    info.name().to_owned(),
+                    info.table_id(),
+                    info.column_id(),
+                    oid_type,
+                    info.format(),
+                )
+                .with_format_options(Arc::clone(info.format_options()))
+                .with_type_size(size)
+            }
+            None => info,
+        })
+        .collect()
+}
+
+/// `oid` for `UInt32`, `oid[]` for a list of it.
+pub(crate) fn oid_type(data_type: &DataType) -> Option<Type> {
+    match data_type {
+        DataType::UInt32 => Some(Type::OID),
+        DataType::List(element) if *element.data_type() == DataType::UInt32 => {
+            Some(Type::OID_ARRAY)
+        }
+        _ => None,
+    }
+}
+
+/// An `oid` or `oid[]` value, which arrow-pg cannot encode as such.
+fn encode_oid(
+    encoder: &mut DataRowEncoder,
+    column: &ArrayRef,
+    row: usize,
+    pg_field: &FieldInfo,
+) -> Option<PgWireResult<()>> {
+    if let Some(values) = column.as_primitive_opt::<UInt32Type>() {
+        return Some(encoder.encode_field_with_type_and_format(
+            &values.value(row),
+            pg_field.datatype(),
+            pg_field.format(),
+            pg_field.format_options(),
+        ));
+    }
+    let lists = column.as_list_opt::<i32>()?;
+    let list = lists.value(row);
+    let values = list.as_primitive_opt::<UInt32Type>()?;
+    let elements: Vec<Option<u32>> = values.iter().collect();
+    Some(encoder.encode_field_with_type_and_format(
+        &elements,
+        pg_field.datatype(),
+        pg_field.format(),
+        pg_field.format_options(),
+    ))
 }
 
 /// Casts `batch` to `wire_schema`; columns already of the right type are reused as is.
@@ -212,6 +279,10 @@ impl BatchRows {
                     pg_field.format(),
                     pg_field.format_options(),
                 )
+            } else if let Some(encoded) = oid_type(column.data_type())
+                .and_then(|_| encode_oid(&mut self.encoder, column, self.row, pg_field))
+            {
+                encoded
             } else if let Some(text) = style.text(column, self.row) {
                 self.encoder.encode_field_with_type_and_format(
                     &text.as_str(),

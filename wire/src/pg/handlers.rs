@@ -69,7 +69,8 @@ impl QueryParser for StatementParser {
             );
             return Err(Error::NotSupported { what }.into());
         }
-        arrow_pg::datatypes::arrow_schema_to_pg_fields(&wire, &format, None)
+        let fields = arrow_pg::datatypes::arrow_schema_to_pg_fields(&wire, &format, None)?;
+        Ok(crate::pg::encode::with_oid_types(&wire, fields))
     }
 }
 

@@ -11,6 +11,7 @@ use datafusion::common::{ParamValues, ScalarValue};
 use pgwire::api::Type;
 use pgwire::api::portal::{Format, Portal};
 use postgres_types::FromSql;
+use postgres_types::Kind;
 use rust_decimal::Decimal;
 
 use crate::pg::error::{Error, Result};
@@ -24,11 +25,15 @@ const POSTGRES_EPOCH_MICROSECONDS: i64 = POSTGRES_EPOCH_DAYS * 86_400 * 1_000_00
 /// The DataFusion type a parameter declared as `pg_type` decodes to, when it has one fixed
 /// type (numeric has no fixed precision; unknown and unlisted types are left to inference).
 pub(crate) fn declared_data_type(pg_type: &Type) -> Option<DataType> {
+    if let Kind::Array(element) = pg_type.kind() {
+        return Some(DataType::new_list(declared_data_type(element)?, true));
+    }
     Some(match *pg_type {
         Type::BOOL => DataType::Boolean,
         Type::INT2 => DataType::Int16,
         Type::INT4 => DataType::Int32,
-        Type::INT8 | Type::OID => DataType::Int64,
+        Type::INT8 => DataType::Int64,
+        Type::OID => DataType::UInt32,
         Type::FLOAT4 => DataType::Float32,
         Type::FLOAT8 => DataType::Float64,
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DataType::Utf8,
@@ -122,12 +127,22 @@ where
 /// Text format: the value as a client would type it in SQL, without quotes.
 fn decode_text(pg_type: &Type, bytes: &[u8]) -> Result<ScalarValue, String> {
     let value = text(bytes)?;
+    if let Kind::Array(element) = pg_type.kind() {
+        let elements = rusts_planner::pg_syntax::array_elements(value)?
+            .into_iter()
+            .map(|item| match item {
+                Some(item) => decode_text(element, item.as_bytes()).map(Some),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        return list(element, elements);
+    }
     let scalar = match *pg_type {
         Type::BOOL => ScalarValue::Boolean(Some(parse_bool(value)?)),
         Type::INT2 => ScalarValue::Int16(Some(parse(value)?)),
         Type::INT4 => ScalarValue::Int32(Some(parse(value)?)),
         Type::INT8 => ScalarValue::Int64(Some(parse(value)?)),
-        Type::OID => ScalarValue::Int64(Some(i64::from(parse::<u32>(value)?))),
+        Type::OID => ScalarValue::UInt32(Some(parse(value)?)),
         Type::FLOAT4 => ScalarValue::Float32(Some(parse_float(value)? as f32)),
         Type::FLOAT8 => ScalarValue::Float64(Some(parse_float(value)?)),
         Type::NUMERIC => decimal(parse_decimal(value)?),
@@ -151,12 +166,19 @@ fn decode_text(pg_type: &Type, bytes: &[u8]) -> Result<ScalarValue, String> {
 
 /// Binary format, as the Postgres `*send` functions write it (big-endian, 2000 epoch).
 fn decode_binary(pg_type: &Type, bytes: &[u8]) -> Result<ScalarValue, String> {
+    if let Kind::Array(element) = pg_type.kind() {
+        let elements = array_binary_elements(bytes)?
+            .into_iter()
+            .map(|item| item.map(|item| decode_binary(element, item)).transpose())
+            .collect::<Result<Vec<_>, String>>()?;
+        return list(element, elements);
+    }
     let scalar = match *pg_type {
         Type::BOOL => ScalarValue::Boolean(Some(from_sql(pg_type, bytes)?)),
         Type::INT2 => ScalarValue::Int16(Some(from_sql(pg_type, bytes)?)),
         Type::INT4 => ScalarValue::Int32(Some(from_sql(pg_type, bytes)?)),
         Type::INT8 => ScalarValue::Int64(Some(from_sql(pg_type, bytes)?)),
-        Type::OID => ScalarValue::Int64(Some(i64::from(from_sql::<u32>(pg_type, bytes)?))),
+        Type::OID => ScalarValue::UInt32(Some(from_sql(pg_type, bytes)?)),
         Type::FLOAT4 => ScalarValue::Float32(Some(from_sql(pg_type, bytes)?)),
         Type::FLOAT8 => ScalarValue::Float64(Some(from_sql(pg_type, bytes)?)),
         Type::NUMERIC => decimal(from_sql::<Decimal>(pg_type, bytes)?),
@@ -188,6 +210,69 @@ fn decode_binary(pg_type: &Type, bytes: &[u8]) -> Result<ScalarValue, String> {
         ref other => return Err(format!("binary format for type {other} is not supported")),
     };
     Ok(scalar)
+}
+
+/// A one-dimensional array of `element` values (`None` for NULL elements).
+fn list(element: &Type, values: Vec<Option<ScalarValue>>) -> Result<ScalarValue, String> {
+    let data_type = values
+        .iter()
+        .flatten()
+        .map(ScalarValue::data_type)
+        .next()
+        .or_else(|| declared_data_type(element))
+        .unwrap_or(DataType::Utf8);
+    let values = values
+        .into_iter()
+        .map(|value| match value {
+            Some(value) => Ok(value),
+            None => ScalarValue::try_from(&data_type).map_err(|error| error.to_string()),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(
+        &values, &data_type,
+    )))
+}
+
+/// The elements of a binary array (`array_send`): dimensions, then each element's length
+/// (-1 for NULL) and bytes. One dimension at most.
+fn array_binary_elements(bytes: &[u8]) -> Result<Vec<Option<&[u8]>>, String> {
+    let mut rest = bytes;
+    let mut take = |count: usize| -> Result<&[u8], String> {
+        if rest.len() < count {
+            return Err("array value ends early".to_owned());
+        }
+        let (taken, remaining) = rest.split_at(count);
+        rest = remaining;
+        Ok(taken)
+    };
+    let int = |bytes: &[u8]| i32::from_be_bytes(fixed::<4>(bytes).unwrap_or_default());
+    let dimensions = int(take(4)?);
+    let _has_nulls = take(4)?;
+    let _element_oid = take(4)?;
+    let count = match dimensions {
+        0 => 0,
+        1 => {
+            let length = int(take(4)?);
+            let _lower_bound = take(4)?;
+            usize::try_from(length).map_err(|_| format!("invalid array length {length}"))?
+        }
+        _ => return Err(format!("{dimensions}-dimensional arrays are not supported")),
+    };
+    let mut elements = Vec::with_capacity(count.min(bytes.len() / 4));
+    for _ in 0..count {
+        let length = int(take(4)?);
+        elements.push(if length < 0 {
+            None
+        } else {
+            Some(take(
+                usize::try_from(length).map_err(|error| error.to_string())?,
+            )?)
+        });
+    }
+    if !take(0)?.is_empty() || !rest.is_empty() {
+        return Err("trailing bytes after the array".to_owned());
+    }
+    Ok(elements)
 }
 
 fn from_sql<'a, T: FromSql<'a>>(pg_type: &Type, bytes: &'a [u8]) -> Result<T, String> {

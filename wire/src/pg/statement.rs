@@ -218,11 +218,13 @@ impl StatementKind {
     }
 }
 
-/// Plans `statement` on the session's DataFusion context.
+/// Plans `statement` on the session's DataFusion context, after rewriting the PostgreSQL
+/// syntax DataFusion does not plan (`rusts_planner::pg_syntax`).
 pub(crate) async fn plan_statement(
     session: &Session,
-    statement: DFStatement,
+    mut statement: DFStatement,
 ) -> Result<LogicalPlan> {
+    rusts_planner::pg_syntax::rewrite(&mut statement)?;
     let state = session.context().state();
     Ok(state.statement_to_plan(statement).await?)
 }
@@ -394,6 +396,7 @@ fn pg_type_of(data_type: &DataType) -> Type {
     match data_type {
         // Postgres has no 1-byte integer; int2 is the smallest that round-trips.
         DataType::Int8 => Type::INT2,
+        other if let Some(oid_type) = crate::pg::encode::oid_type(other) => oid_type,
         other => arrow_pg::datatypes::into_pg_type(other).unwrap_or(Type::TEXT),
     }
 }

@@ -136,3 +136,66 @@ fn conform_rejects_a_column_count_mismatch() {
     let wire = Arc::new(schema(vec![]));
     assert!(conform_batch(&batch, &wire).is_err());
 }
+
+/// `UInt32` is `oid`, lists of it `oid[]`: described so, and sent in PostgreSQL's forms
+/// (binary `oid` is 4 unsigned bytes; `oid[]` is `array_send` with element type 26).
+#[test]
+fn oid_columns_are_described_and_encoded_as_oid() {
+    use datafusion::arrow::array::{ListArray, UInt32Array};
+    use datafusion::arrow::datatypes::UInt32Type;
+
+    let oids = UInt32Array::from(vec![Some(3_000_000_000), None]);
+    let lists =
+        ListArray::from_iter_primitive::<UInt32Type, _, _>(vec![Some(vec![Some(23), None]), None]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema(vec![
+            Field::new("oid", DataType::UInt32, true),
+            Field::new("oids", lists.data_type().clone(), true),
+        ])),
+        vec![Arc::new(oids), Arc::new(lists)],
+    )
+    .unwrap();
+    let wire = wire_schema(&batch.schema(), "UTC");
+    for (format, text) in [(Format::UnifiedText, true), (Format::UnifiedBinary, false)] {
+        let fields = field_infos(&wire, &format, FormatOptions::default()).unwrap();
+        let types: Vec<_> = fields
+            .iter()
+            .map(|field| field.datatype().clone())
+            .collect();
+        assert_eq!(types, vec![Type::OID, Type::OID_ARRAY]);
+        let sizes: Vec<_> = fields.iter().map(FieldInfo::type_size).collect();
+        assert_eq!(sizes, vec![4, -1]);
+        let mut rows = BatchRows::new(conform_batch(&batch, &wire).unwrap(), fields);
+        let first = rows.next_row().unwrap().unwrap();
+        let second = rows.next_row().unwrap().unwrap();
+        assert!(rows.next_row().is_none());
+        // Both NULLs are -1 lengths.
+        assert_eq!(second.data.as_ref(), [255; 8].as_slice());
+        let data = first.data.as_ref();
+        if text {
+            let mut expected = Vec::new();
+            for text in ["3000000000", "{23,NULL}"] {
+                expected.extend_from_slice(&i32::try_from(text.len()).unwrap().to_be_bytes());
+                expected.extend_from_slice(text.as_bytes());
+            }
+            assert_eq!(data, expected.as_slice());
+        } else {
+            let mut expected = vec![0, 0, 0, 4];
+            expected.extend_from_slice(&3_000_000_000u32.to_be_bytes());
+            let array: Vec<u8> = [
+                1i32.to_be_bytes(),  // dimensions
+                1i32.to_be_bytes(),  // has NULLs
+                26i32.to_be_bytes(), // element type: oid
+                2i32.to_be_bytes(),  // length
+                1i32.to_be_bytes(),  // lower bound
+                4i32.to_be_bytes(),  // first element: 4 bytes
+                23i32.to_be_bytes(),
+                (-1i32).to_be_bytes(), // second element: NULL
+            ]
+            .concat();
+            expected.extend_from_slice(&i32::try_from(array.len()).unwrap().to_be_bytes());
+            expected.extend_from_slice(&array);
+            assert_eq!(data, expected.as_slice());
+        }
+    }
+}

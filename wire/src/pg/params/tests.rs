@@ -145,3 +145,110 @@ fn nulls_take_the_inferred_type() {
     let untyped = decode_parameter(&Type::TEXT, false, None, None).unwrap();
     assert_eq!(untyped, ScalarValue::Utf8(None));
 }
+
+/// PostgreSQL's `array_send` for a one-dimensional array (`None` elements are NULL).
+fn array_bytes(element_oid: u32, elements: &[Option<&[u8]>]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&1i32.to_be_bytes());
+    bytes.extend_from_slice(&i32::from(elements.iter().any(Option::is_none)).to_be_bytes());
+    bytes.extend_from_slice(&element_oid.to_be_bytes());
+    bytes.extend_from_slice(&i32::try_from(elements.len()).unwrap().to_be_bytes());
+    bytes.extend_from_slice(&1i32.to_be_bytes());
+    for element in elements {
+        match element {
+            Some(value) => {
+                bytes.extend_from_slice(&i32::try_from(value.len()).unwrap().to_be_bytes());
+                bytes.extend_from_slice(value);
+            }
+            None => bytes.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    bytes
+}
+
+fn int_list(values: &[Option<i64>]) -> ScalarValue {
+    let values: Vec<ScalarValue> = values.iter().map(|v| ScalarValue::Int64(*v)).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int64))
+}
+
+#[test]
+fn binary_arrays_decode_element_by_element() {
+    let seven = 7i64.to_be_bytes();
+    let minus = (-1i64).to_be_bytes();
+    let bytes = array_bytes(20, &[Some(&seven), None, Some(&minus)]);
+    assert_eq!(
+        binary_value(&Type::INT8_ARRAY, &bytes).unwrap(),
+        int_list(&[Some(7), None, Some(-1)])
+    );
+    // oid[] as asyncpg sends it for `$1::oid[]`: unsigned 32-bit elements.
+    let oid = 3_000_000_000u32.to_be_bytes();
+    let oids = binary_value(&Type::OID_ARRAY, &array_bytes(26, &[Some(&oid)])).unwrap();
+    let expected = ScalarValue::List(ScalarValue::new_list_nullable(
+        &[ScalarValue::UInt32(Some(3_000_000_000))],
+        &DataType::UInt32,
+    ));
+    assert_eq!(oids, expected);
+    // Zero dimensions: the empty array.
+    let mut empty = vec![0; 12];
+    empty[11] = 20;
+    assert_eq!(
+        binary_value(&Type::INT8_ARRAY, &empty).unwrap(),
+        int_list(&[])
+    );
+}
+
+#[test]
+fn malformed_binary_arrays_are_errors() {
+    let seven = 7i64.to_be_bytes();
+    let whole = array_bytes(20, &[Some(&seven)]);
+    assert!(binary_value(&Type::INT8_ARRAY, &whole[..whole.len() - 1]).is_err());
+    let mut trailing = whole.clone();
+    trailing.push(0);
+    assert!(binary_value(&Type::INT8_ARRAY, &trailing).is_err());
+    let mut two_dimensions = whole;
+    two_dimensions[3] = 2;
+    let error = binary_value(&Type::INT8_ARRAY, &two_dimensions).unwrap_err();
+    assert!(error.contains("2-dimensional"), "{error}");
+    // An element of the wrong width for int8.
+    let short = array_bytes(20, &[Some(&[0, 1])]);
+    assert!(binary_value(&Type::INT8_ARRAY, &short).is_err());
+}
+
+#[test]
+fn text_arrays_follow_array_in() {
+    assert_eq!(
+        text_value(&Type::INT8_ARRAY, "{1, NULL ,-3}", None).unwrap(),
+        int_list(&[Some(1), None, Some(-3)])
+    );
+    assert_eq!(
+        text_value(&Type::INT8_ARRAY, "{}", None).unwrap(),
+        int_list(&[])
+    );
+    let texts = text_value(
+        &Type::TEXT_ARRAY,
+        r#"{a,"b, c","NULL",d\,e, "q\"x" }"#,
+        None,
+    )
+    .unwrap();
+    let expected: Vec<ScalarValue> = ["a", "b, c", "NULL", "d,e", "q\"x"]
+        .iter()
+        .map(|text| ScalarValue::Utf8(Some((*text).to_owned())))
+        .collect();
+    assert_eq!(
+        texts,
+        ScalarValue::List(ScalarValue::new_list_nullable(&expected, &DataType::Utf8))
+    );
+    for bad in ["1,2", "{1,2", "{{1},{2}}", r#"{"open}"#, "{1,x}"] {
+        assert!(text_value(&Type::INT8_ARRAY, bad, None).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn declared_array_types_are_lists() {
+    assert_eq!(
+        declared_data_type(&Type::INT4_ARRAY),
+        Some(DataType::new_list(DataType::Int32, true))
+    );
+    assert_eq!(declared_data_type(&Type::OID), Some(DataType::UInt32));
+    assert_eq!(declared_data_type(&Type::NUMERIC_ARRAY), None);
+}
