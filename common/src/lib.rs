@@ -22,6 +22,8 @@ pub enum ErrorKind {
     UndefinedColumn,
     /// The named type, schema or other object does not exist (SQLSTATE 42704, HTTP 404).
     UndefinedObject,
+    /// A row would repeat a unique key (SQLSTATE 23505, HTTP 409).
+    UniqueViolation,
     /// The object already exists (SQLSTATE 42710, HTTP 409).
     DuplicateObject,
     /// The table already exists (SQLSTATE 42P07, HTTP 409).

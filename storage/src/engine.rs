@@ -12,6 +12,7 @@ mod compaction;
 mod ddl;
 mod flush;
 mod open;
+mod tables;
 mod write;
 
 use std::collections::VecDeque;
@@ -34,6 +35,7 @@ use crate::scan::{MemtableSource, Scan, ScanRequest, ScanSnapshot};
 use crate::schema::MeasurementSchema;
 use crate::series::{SeriesIndex, SeriesOrdinal};
 use crate::series_log::SeriesLog;
+use crate::table::Tables;
 use crate::tag_index::TagIndex;
 use crate::version::Version;
 use crate::wal::{Wal, WalSequence};
@@ -44,6 +46,7 @@ pub use write::{DeleteSummary, PartialWrite, WriteSummary};
 /// Where everything lives under the data directory.
 #[derive(Debug, Clone)]
 pub(crate) struct Paths {
+    pub(crate) root: PathBuf,
     pub(crate) wal: PathBuf,
     pub(crate) segments: PathBuf,
     pub(crate) manifest: PathBuf,
@@ -54,12 +57,38 @@ pub(crate) struct Paths {
 impl Paths {
     fn new(root: &std::path::Path) -> Self {
         Self {
+            root: root.to_path_buf(),
             wal: root.join("wal"),
             segments: root.join("segments"),
             manifest: root.join("MANIFEST"),
             series_log: root.join("series.log"),
             lock: root.join("LOCK"),
         }
+    }
+
+    /// The plain-table snapshot of WAL position `sequence`.
+    pub(crate) fn tables_snapshot(&self, sequence: WalSequence) -> PathBuf {
+        self.root.join(format!("tables-{}.snap", sequence.0))
+    }
+
+    /// Every plain-table snapshot file, with its WAL position.
+    pub(crate) fn tables_snapshots(&self) -> Vec<(WalSequence, PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let name = entry.file_name();
+                let sequence = name
+                    .to_str()?
+                    .strip_prefix("tables-")?
+                    .strip_suffix(".snap")?
+                    .parse::<u64>()
+                    .ok()?;
+                Some((WalSequence(sequence), entry.path()))
+            })
+            .collect()
     }
 
     pub(crate) fn partition_dir(&self, partition_start_ns: i64) -> PathBuf {
@@ -78,6 +107,8 @@ pub(crate) struct Frozen {
     pub(crate) memtable: Arc<Memtable>,
     /// Every record of this memtable (and older ones) has a sequence <= this.
     pub(crate) boundary: WalSequence,
+    /// The plain tables as of `boundary`.
+    pub(crate) tables: Tables,
 }
 
 /// Everything in memory, behind one mutex.
@@ -92,6 +123,8 @@ pub(crate) struct State {
     pub(crate) frozen: VecDeque<Frozen>,
     pub(crate) version: Arc<Version>,
     pub(crate) flushed: WalSequence,
+    /// Plain tables and the catalog's bytes.
+    pub(crate) tables: Tables,
     /// The last background failure, reported by `stats` and logged.
     pub(crate) background_error: Option<String>,
     /// Set while the oldest frozen memtable fails to flush; waiters report it.
@@ -255,11 +288,15 @@ impl Engine {
         let idle_boundary = {
             let state = self.shared.state.lock();
             if state.active.is_empty() && state.frozen.is_empty() {
-                Some(self.shared.wal.rotate()?)
+                Some((self.shared.wal.rotate()?, state.tables.clone()))
             } else {
                 None
             }
         };
+        if let Some((boundary, tables)) = &idle_boundary {
+            self.shared.write_tables_snapshot(*boundary, tables)?;
+        }
+        let idle_boundary = idle_boundary.map(|(boundary, _)| boundary);
         self.shared.install(
             &manifest_guard,
             Vec::new(),
@@ -268,6 +305,7 @@ impl Engine {
         )?;
         drop(manifest_guard);
         if let Some(boundary) = idle_boundary {
+            self.shared.remove_old_snapshots(boundary);
             self.shared.wal.remove_through(boundary)?;
         }
         Ok(())

@@ -90,6 +90,30 @@ pub enum Error {
         /// What does not go together.
         reason: &'static str,
     },
+    /// A plain table that does not exist (dropped, or never created).
+    #[error("table {table} does not exist")]
+    UnknownTable {
+        /// The table's id.
+        table: u64,
+    },
+    /// A row or change a plain table cannot take (wrong width or type, a missing row).
+    #[error("invalid change to table {table}: {reason}")]
+    InvalidTableRow {
+        /// The table's id.
+        table: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A row would repeat a unique key (primary key, unique constraint or index).
+    #[error(
+        "duplicate key value violates unique constraint \"{constraint}\": Key {key} already exists."
+    )]
+    UniqueViolation {
+        /// The key's name.
+        constraint: String,
+        /// The key's columns and the repeated values: `(id)=(7)`.
+        key: String,
+    },
     /// A limit that protects the engine was reached.
     #[error("{what} limit reached: {value} exceeds {limit}")]
     LimitExceeded {
@@ -192,6 +216,9 @@ impl Error {
             Self::InvalidSchema { .. } => ErrorKind::InvalidDefinition,
             Self::UnknownMeasurement { .. } => ErrorKind::UndefinedTable,
             Self::UnknownColumn { .. } => ErrorKind::UndefinedColumn,
+            Self::UnknownTable { .. } => ErrorKind::UndefinedTable,
+            Self::InvalidTableRow { .. } => ErrorKind::InvalidValue,
+            Self::UniqueViolation { .. } => ErrorKind::UniqueViolation,
             Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Self::ShuttingDown => ErrorKind::ShuttingDown,
             Self::DirectoryLocked { .. }

@@ -37,6 +37,8 @@ mod schema;
 mod segment;
 mod series;
 mod series_log;
+mod table;
+mod table_record;
 mod tag_index;
 mod time_order;
 mod version;
@@ -61,4 +63,8 @@ pub use scan::{SCAN_BATCH_ROWS_DEFAULT, Scan, ScanOrder, ScanRequest, ScanStats,
 pub use scan_output::{field_data_type, time_data_type};
 pub use schema::{FieldSchema, FieldType, FieldValue, MeasurementSchema};
 pub use series::{SeriesId, SeriesKey};
+pub use table::{
+    ColumnType, ROW_ID_COLUMN, RowId, TableChange, TableColumn, TableId, TableRows, Tables,
+    UniqueKey, Value,
+};
 pub use wal::WalSequence;

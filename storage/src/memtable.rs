@@ -359,6 +359,8 @@ pub(crate) struct Memtable {
     bytes: u64,
     first_write: Option<Instant>,
     max_sequence: WalSequence,
+    /// WAL records that are not points (plain-table changes) since the memtable began.
+    other_writes: u64,
 }
 
 impl Memtable {
@@ -402,7 +404,15 @@ impl Memtable {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.series.is_empty()
+        self.series.is_empty() && self.other_writes == 0
+    }
+
+    /// Records a WAL record that is not points (a plain-table change): the memtable is no
+    /// longer empty, so the age trigger and `flush` freeze it and its WAL can be truncated.
+    pub(crate) fn note_other_write(&mut self, bytes: u64) {
+        self.other_writes += 1;
+        self.bytes += bytes;
+        self.first_write.get_or_insert_with(Instant::now);
     }
 
     pub(crate) fn points(&self) -> u64 {

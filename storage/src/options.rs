@@ -54,6 +54,9 @@ pub struct StorageOptions {
     /// How often the background task checks for age-triggered flushes and compaction.
     /// Default 1 s.
     pub maintenance_interval: Duration,
+    /// Plain tables are held in memory: an insert that would take the values they hold
+    /// past this many bytes is refused. Default 1 GiB.
+    pub table_bytes_max: u64,
 }
 
 impl Default for StorageOptions {
@@ -68,6 +71,7 @@ impl Default for StorageOptions {
             memtable_age_max: Duration::from_secs(60),
             compaction_segments_min: 4,
             maintenance_interval: Duration::from_secs(1),
+            table_bytes_max: 1 << 30,
         }
     }
 }

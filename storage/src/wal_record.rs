@@ -10,6 +10,8 @@
 //! drop:   [4][str measurement][n × u64 series]
 //! ```
 //!
+//! Kinds 5 to 9 are plain-table records, described in `table_record.rs`.
+//!
 //! A define record (SQL `CREATE TABLE`, `ALTER TABLE … ADD COLUMN`) adds tag keys and typed
 //! fields to a measurement's schema, creating it if needed; a drop record (`DROP TABLE`)
 //! removes the schema and hides every row of the listed series written before it.
@@ -19,6 +21,7 @@ use crate::binary::{ByteReader, ByteWriter, DecodeError, DecodeResult};
 use crate::predicate::TimeRange;
 use crate::schema::{FieldType, FieldValue};
 use crate::series::{SeriesId, SeriesKey};
+use crate::table_record::{self, TableRecord};
 
 const WRITE: u8 = 1;
 const DELETE: u8 = 2;
@@ -54,6 +57,8 @@ pub(crate) enum WalRecord {
         measurement: String,
         series: Vec<SeriesId>,
     },
+    /// A plain-table record (`table_record.rs`).
+    Table(TableRecord),
 }
 
 /// Encodes a write record without building [`WalPoint`]s first (the hot path).
@@ -205,6 +210,9 @@ impl WalRecord {
                     measurement,
                     series,
                 }
+            }
+            kind @ table_record::TABLES..=table_record::TRUNCATE => {
+                Self::Table(TableRecord::decode(kind, &mut reader)?)
             }
             kind => return Err(DecodeError(format!("unknown WAL record kind {kind}"))),
         };

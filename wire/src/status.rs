@@ -13,9 +13,10 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::UndefinedColumn
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
         ErrorKind::UndefinedTable | ErrorKind::UndefinedObject => StatusCode::NOT_FOUND,
-        ErrorKind::DuplicateObject | ErrorKind::DuplicateTable | ErrorKind::DuplicateColumn => {
-            StatusCode::CONFLICT
-        }
+        ErrorKind::DuplicateObject
+        | ErrorKind::DuplicateTable
+        | ErrorKind::DuplicateColumn
+        | ErrorKind::UniqueViolation => StatusCode::CONFLICT,
         ErrorKind::NotSupported => StatusCode::NOT_IMPLEMENTED,
         ErrorKind::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::AuthFailed => StatusCode::UNAUTHORIZED,
@@ -38,6 +39,7 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::UndefinedColumn => "42703",
         ErrorKind::UndefinedObject => "42704",
         ErrorKind::DuplicateObject => "42710",
+        ErrorKind::UniqueViolation => "23505",
         ErrorKind::DuplicateTable => "42P07",
         ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",

@@ -108,6 +108,7 @@ impl Shared {
         let segments = self.write_memtable(&frozen.memtable, &schemas)?;
         let rows: u64 = segments.iter().map(|s| s.footer().rows).sum();
         let count = segments.len();
+        self.write_tables_snapshot(frozen.boundary, &frozen.tables)?;
         self.install(
             &manifest_guard,
             segments,
@@ -115,6 +116,7 @@ impl Shared {
             Some((frozen.boundary, true)),
         )?;
         drop(manifest_guard);
+        self.remove_old_snapshots(frozen.boundary);
         self.flushes.fetch_add(1, Ordering::Relaxed);
         let removed = self.wal.remove_through(frozen.boundary)?;
         tracing::info!(

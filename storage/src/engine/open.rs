@@ -216,6 +216,7 @@ fn load_state(paths: &Paths, manifest: &Manifest) -> Result<State> {
         schemas,
         version: Arc::new(Version::new(segments, manifest.tombstones.clone())),
         flushed: manifest.flushed_sequence,
+        tables: super::tables::load_tables(paths, manifest.flushed_sequence)?,
         ..State::default()
     })
 }
@@ -369,6 +370,12 @@ fn replay_record(
             }
             replay.dropped = true;
             replay_drop(state, sequence, measurement, series);
+        }
+        WalRecord::Table(record) => {
+            if sequence > state.flushed {
+                super::tables::replay_table_record(state, record)
+                    .map_err(|error| corrupt(error.to_string()))?;
+            }
         }
     }
     Ok(())

@@ -320,7 +320,12 @@ impl Shared {
             boundary = boundary.0,
             "memtable frozen"
         );
-        state.frozen.push_back(Frozen { memtable, boundary });
+        let tables = state.tables.clone();
+        state.frozen.push_back(Frozen {
+            memtable,
+            boundary,
+            tables,
+        });
         self.changed.notify_all();
         Ok(())
     }
