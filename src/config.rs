@@ -75,6 +75,9 @@ pub(crate) struct StorageConfig {
     pub(crate) partition_duration: Duration,
     /// Compact a partition once it has this many segments. Default 4.
     pub(crate) compaction_segments_min: usize,
+    /// Plain tables live in memory: inserts past this many bytes of values are refused.
+    /// Default 1 GiB.
+    pub(crate) table_bytes_max: u64,
 }
 
 impl Default for StorageConfig {
@@ -86,6 +89,7 @@ impl Default for StorageConfig {
             wal_file_bytes: 64 << 20,
             partition_duration: Duration::from_secs(24 * 3600),
             compaction_segments_min: 4,
+            table_bytes_max: 1 << 30,
         }
     }
 }
@@ -208,6 +212,7 @@ impl Config {
             memtable_points_max: self.memtable.max_points,
             memtable_age_max: self.memtable.max_age,
             compaction_segments_min: self.storage.compaction_segments_min,
+            table_bytes_max: self.storage.table_bytes_max,
             ..rusts_storage::StorageOptions::default()
         }
     }

@@ -11,6 +11,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableProvider;
 
 use crate::pg_catalog::{PG_CATALOG_SCHEMA, PgCatalog};
+use crate::plain::CatalogHandle;
 use crate::table::MeasurementTable;
 use crate::{DATABASE_SEPARATOR, storage_name};
 
@@ -25,11 +26,20 @@ pub(crate) struct DatabaseCatalog {
 }
 
 impl DatabaseCatalog {
-    pub(crate) fn new(storage: Arc<rusts_storage::Engine>, database: &str) -> Self {
+    pub(crate) fn new(
+        storage: Arc<rusts_storage::Engine>,
+        catalog: Arc<CatalogHandle>,
+        database: &str,
+    ) -> Self {
         Self {
-            pg_catalog: Arc::new(PgCatalog::new(Arc::clone(&storage), database)),
+            pg_catalog: Arc::new(PgCatalog::new(
+                Arc::clone(&storage),
+                Arc::clone(&catalog),
+                database,
+            )),
             public: Arc::new(MeasurementSchema {
                 storage,
+                catalog,
                 database: database.to_owned(),
             }),
         }
@@ -50,27 +60,40 @@ impl CatalogProvider for DatabaseCatalog {
     }
 }
 
-/// The measurements of one database.
+/// The measurements and plain tables of one database.
 #[derive(Debug)]
 pub(crate) struct MeasurementSchema {
     storage: Arc<rusts_storage::Engine>,
+    catalog: Arc<CatalogHandle>,
     database: String,
 }
 
 #[async_trait]
 impl SchemaProvider for MeasurementSchema {
     fn table_names(&self) -> Vec<String> {
-        self.storage
+        let mut names: Vec<String> = self
+            .storage
             .measurements()
             .into_iter()
             .filter_map(|name| {
                 let (database, measurement) = name.split_once(DATABASE_SEPARATOR)?;
                 (database == self.database).then(|| measurement.to_owned())
             })
-            .collect()
+            .collect();
+        if let Ok(catalog) = self.catalog.current(&self.storage) {
+            names.extend(catalog.tables_of(&self.database).map(|t| t.name.clone()));
+        }
+        names.sort_unstable();
+        names
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(table) = self
+            .catalog
+            .open_table(&self.storage, &self.database, name)?
+        {
+            return Ok(Some(Arc::new(table)));
+        }
         let storage_name = storage_name(&self.database, name);
         Ok(
             MeasurementTable::open(Arc::clone(&self.storage), storage_name)
@@ -82,6 +105,10 @@ impl SchemaProvider for MeasurementSchema {
         self.storage
             .schema(&storage_name(&self.database, name))
             .is_some()
+            || self
+                .catalog
+                .current(&self.storage)
+                .is_ok_and(|catalog| catalog.table(&self.database, name).is_some())
     }
 
     fn register_table(

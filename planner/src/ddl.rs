@@ -28,6 +28,8 @@ use crate::storage_name;
 pub(crate) struct SessionTarget {
     pub(crate) storage: Arc<rusts_storage::Engine>,
     pub(crate) database: String,
+    /// Plain tables' catalog.
+    pub(crate) catalog: Arc<crate::plain::CatalogHandle>,
 }
 
 /// Whether [`execute`] handles `statement` on `context` (otherwise DataFusion plans it): the
@@ -92,6 +94,13 @@ pub fn execute(context: &SessionContext, statement: &Statement) -> Result<&'stat
 fn create_table(target: &SessionTarget, create: &CreateTable) -> Result<()> {
     let table = table_name(target, &create.name)?;
     refuse_create_options(create)?;
+    if !create
+        .columns
+        .iter()
+        .any(|column| normalize(&column.name) == "time")
+    {
+        return crate::plain_ddl::create(target, &table, create).map(|_| ());
+    }
     let mut primary_key: Vec<String> = Vec::new();
     for constraint in &create.constraints {
         match constraint {
@@ -116,17 +125,11 @@ fn create_table(target: &SessionTarget, create: &CreateTable) -> Result<()> {
             primary_key.push(normalize(&column.name));
         }
     }
-    if !create
-        .columns
-        .iter()
-        .any(|column| normalize(&column.name) == "time")
-    {
-        return Err(Error::NotSupported {
-            what: format!(
-                "table \"{table}\" without a \"time\" column: plain relational tables are not \
-                 supported yet; a measurement needs \"time timestamptz\""
-            ),
-        });
+    if crate::plain_ddl::exists(target, &table)? {
+        if create.if_not_exists {
+            return Ok(());
+        }
+        return Err(Error::TableExists { table });
     }
     let mut tags = Vec::new();
     let mut fields = Vec::new();
@@ -314,11 +317,14 @@ fn alter_table(target: &SessionTarget, alter: &AlterTable) -> Result<()> {
 
 fn drop_tables(target: &SessionTarget, names: &[ObjectName], if_exists: bool) -> Result<()> {
     let mut tables = Vec::with_capacity(names.len());
+    let mut plain = Vec::new();
     for name in names {
         let table = table_name(target, name)?;
         let storage = storage_name(&target.database, &table);
         if target.storage.schema(&storage).is_some() {
             tables.push(storage);
+        } else if crate::plain_ddl::exists(target, &table)? {
+            plain.push(table);
         } else if !if_exists {
             // Postgres checks every name before dropping any.
             return Err(Error::UndefinedTable { table });
@@ -326,6 +332,9 @@ fn drop_tables(target: &SessionTarget, names: &[ObjectName], if_exists: bool) ->
     }
     for storage in tables {
         target.storage.drop_measurement(&storage)?;
+    }
+    for table in plain {
+        crate::plain_ddl::drop(target, &table)?;
     }
     Ok(())
 }

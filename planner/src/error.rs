@@ -34,6 +34,16 @@ pub enum Error {
         /// What is wrong, naming the literal.
         reason: String,
     },
+    /// NULL for a `NOT NULL` column of a plain table.
+    #[error(
+        "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
+    )]
+    NotNullViolation {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
     /// A name that denotes no type, schema, … (`'nope'::regtype`).
     #[error("{what} \"{name}\" does not exist")]
     UndefinedObject {
@@ -92,6 +102,7 @@ impl Error {
             Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
             Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
             Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,
+            Self::NotNullViolation { .. } => ErrorKind::NotNullViolation,
             Self::DuplicateColumn { .. } => ErrorKind::DuplicateColumn,
             Self::InvalidDefinition { .. } => ErrorKind::InvalidDefinition,
             Self::NotSupported { .. } => ErrorKind::NotSupported,

@@ -16,6 +16,8 @@ mod latest;
 mod pg_catalog;
 mod pg_functions;
 pub mod pg_syntax;
+mod plain;
+mod plain_ddl;
 mod pushdown;
 pub mod reuse;
 mod scan_exec;
@@ -148,6 +150,8 @@ pub struct EngineStats {
 pub struct Engine {
     /// Shared with the table providers of SQL sessions.
     storage: Arc<rusts_storage::Engine>,
+    /// Plain tables' catalog, shared by every session.
+    catalog: Arc<plain::CatalogHandle>,
     points_written: AtomicU64,
     points_rejected: AtomicU64,
 }
@@ -158,6 +162,7 @@ impl Engine {
         let storage = Arc::new(rusts_storage::Engine::open(options).map_err(Error::from)?);
         Ok(Self {
             storage,
+            catalog: Arc::default(),
             points_written: AtomicU64::new(0),
             points_rejected: AtomicU64::new(0),
         })
@@ -188,6 +193,8 @@ impl Engine {
             mut rejected,
             ..
         } = batch;
+        let (points, positions) =
+            self.without_plain_tables(&database, points, positions, &mut rejected)?;
         let partial = self.storage.write_batch_partial(&points)?;
         for (position, error) in partial.rejected {
             let index = positions.get(position).copied().unwrap_or(position);
@@ -205,6 +212,57 @@ impl Engine {
             points_written: partial.summary.points,
             rejected,
         })
+    }
+
+    /// `points` less those whose measurement is a plain table of `database` (refused into
+    /// `rejected`: line protocol writes measurements), with the positions of those kept.
+    fn without_plain_tables(
+        &self,
+        database: &str,
+        points: rusts_storage::PointBatch,
+        positions: Vec<usize>,
+        rejected: &mut Vec<(usize, Error)>,
+    ) -> Result<(rusts_storage::PointBatch, Vec<usize>)> {
+        let catalog = self.catalog.current(&self.storage)?;
+        let plain: std::collections::HashSet<String> = catalog
+            .tables_of(database)
+            .map(|table| storage_name(database, &table.name))
+            .collect();
+        if plain.is_empty()
+            || !points
+                .iter()
+                .any(|point| plain.contains(point.measurement()))
+        {
+            return Ok((points, positions));
+        }
+        let mut kept = rusts_storage::PointBatch::new();
+        let mut kept_positions = Vec::with_capacity(positions.len());
+        for (point, index) in points.iter().zip(positions) {
+            if plain.contains(point.measurement()) {
+                let name = point
+                    .measurement()
+                    .split_once(DATABASE_SEPARATOR)
+                    .map_or(point.measurement(), |(_, name)| name);
+                rejected.push((
+                    index,
+                    Error::NotSupported {
+                        what: format!(
+                            "writing line protocol to \"{name}\", a plain table (created \
+                             without a time column); use INSERT"
+                        ),
+                    },
+                ));
+                continue;
+            }
+            kept.push(
+                point.measurement(),
+                point.tags(),
+                point.fields(),
+                point.timestamp_ns(),
+            )?;
+            kept_positions.push(index);
+        }
+        Ok((kept, kept_positions))
     }
 
     /// Databases that have data, plus the default one, sorted.
@@ -254,6 +312,7 @@ impl Engine {
             .with_extension(Arc::new(ddl::SessionTarget {
                 storage: Arc::clone(&self.storage),
                 database: database.to_owned(),
+                catalog: Arc::clone(&self.catalog),
             }));
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_config(config)
@@ -269,6 +328,7 @@ impl Engine {
             database,
             Arc::new(catalog::DatabaseCatalog::new(
                 Arc::clone(&self.storage),
+                Arc::clone(&self.catalog),
                 database,
             )),
         );

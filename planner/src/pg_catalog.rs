@@ -33,6 +33,7 @@ use datafusion::common::Result;
 use datafusion::datasource::{MemTable, TableProvider};
 use rusts_catalog::pg_type::{BUILTIN_RANGES, BUILTIN_TYPES, PG_CATALOG_NAMESPACE, builtin_type};
 
+use crate::plain::CatalogHandle;
 use crate::{DATABASE_SEPARATOR, storage_name};
 
 /// The schema's name.
@@ -73,13 +74,19 @@ pub(crate) fn is_table(name: &str) -> bool {
 #[derive(Debug)]
 pub(crate) struct PgCatalog {
     storage: Arc<rusts_storage::Engine>,
+    catalog: Arc<CatalogHandle>,
     database: String,
 }
 
 impl PgCatalog {
-    pub(crate) fn new(storage: Arc<rusts_storage::Engine>, database: &str) -> Self {
+    pub(crate) fn new(
+        storage: Arc<rusts_storage::Engine>,
+        catalog: Arc<CatalogHandle>,
+        database: &str,
+    ) -> Self {
         Self {
             storage,
+            catalog,
             database: database.to_owned(),
         }
     }
@@ -90,16 +97,42 @@ impl PgCatalog {
             "pg_type" => pg_type()?,
             "pg_range" => pg_range()?,
             "pg_namespace" => pg_namespace()?,
-            "pg_class" => pg_class(&self.relations())?,
-            "pg_attribute" => pg_attribute(&self.relations())?,
+            "pg_class" => pg_class(&self.relations()?)?,
+            "pg_attribute" => pg_attribute(&self.relations()?)?,
             _ => return Ok(None),
         };
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
         Ok(Some(Arc::new(table)))
     }
 
-    /// The measurements of the database with their OIDs, in name order.
-    fn relations(&self) -> Vec<Relation> {
+    /// The plain tables and measurements of the database with their OIDs, in name order.
+    fn relations(&self) -> Result<Vec<Relation>> {
+        let catalog = self
+            .catalog
+            .current(&self.storage)
+            .map_err(|error| datafusion::error::DataFusionError::External(Box::new(error)))?;
+        let mut relations: Vec<Relation> = catalog
+            .tables_of(&self.database)
+            .map(|table| Relation {
+                oid: table.oid,
+                name: table.name.clone(),
+                columns: table
+                    .columns
+                    .iter()
+                    .map(|column| RelationColumn {
+                        name: column.name.clone(),
+                        type_oid: column.type_oid,
+                        type_modifier: column.type_modifier,
+                        not_null: column.not_null,
+                    })
+                    .collect(),
+                rows: self
+                    .storage
+                    .table(rusts_storage::TableId(u64::from(table.oid)))
+                    .map_or(-1.0, |rows| rows.len() as f32),
+            })
+            .collect();
+        let taken: BTreeSet<u32> = relations.iter().map(|relation| relation.oid).collect();
         let names: Vec<String> = self
             .storage
             .measurements()
@@ -109,25 +142,34 @@ impl PgCatalog {
                 (database == self.database).then(|| measurement.to_owned())
             })
             .collect();
-        let oids = relation_oids(&self.database, &names);
-        names
-            .into_iter()
-            .zip(oids)
-            .filter_map(|(name, oid)| {
-                let storage_name = storage_name(&self.database, &name);
-                let schema = self.storage.schema(&storage_name)?;
-                let rows = self
-                    .storage
-                    .estimate(&storage_name, &rusts_storage::Predicate::default())
-                    .map_or(-1.0, |estimate| estimate.rows as f32);
-                Some(Relation {
-                    oid,
-                    name,
-                    columns: schema.arrow_schema().fields().iter().cloned().collect(),
-                    rows,
+        let oids = relation_oids(&self.database, &names, &taken);
+        relations.extend(names.into_iter().zip(oids).filter_map(|(name, oid)| {
+            let storage_name = storage_name(&self.database, &name);
+            let schema = self.storage.schema(&storage_name)?;
+            let rows = self
+                .storage
+                .estimate(&storage_name, &rusts_storage::Predicate::default())
+                .map_or(-1.0, |estimate| estimate.rows as f32);
+            let columns = schema
+                .arrow_schema()
+                .fields()
+                .iter()
+                .map(|field| RelationColumn {
+                    name: field.name().clone(),
+                    type_oid: type_oid(field.data_type()),
+                    type_modifier: -1,
+                    not_null: !field.is_nullable(),
                 })
+                .collect();
+            Some(Relation {
+                oid,
+                name,
+                columns,
+                rows,
             })
-            .collect()
+        }));
+        relations.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(relations)
     }
 }
 
@@ -150,24 +192,36 @@ impl SchemaProvider for PgCatalog {
 struct Relation {
     oid: u32,
     name: String,
-    columns: Vec<Arc<Field>>,
+    columns: Vec<RelationColumn>,
     /// Estimated rows (`reltuples`).
     rows: f32,
 }
 
-/// OIDs for the tables `names` (sorted, distinct) of `database`: a hash of the two names in
-/// `FIRST_NORMAL_OID..2³¹`, moved to the next free OID when an earlier name took it.
-fn relation_oids(database: &str, names: &[String]) -> Vec<u32> {
+/// A column as `pg_attribute` describes it.
+struct RelationColumn {
+    name: String,
+    type_oid: u32,
+    type_modifier: i32,
+    not_null: bool,
+}
+
+/// OIDs for the measurements `names` (sorted, distinct) of `database`: a hash of the two
+/// names in `FIRST_NORMAL_OID..2³¹`, moved to the next free OID when an earlier name or a
+/// plain table (`allocated`) has it.
+fn relation_oids(database: &str, names: &[String], allocated: &BTreeSet<u32>) -> Vec<u32> {
     const SPAN: u64 = (i32::MAX as u64) - FIRST_NORMAL_OID as u64;
     let mut taken = BTreeSet::new();
     names
         .iter()
         .map(|name| {
             let mut offset = fnv1a(&[database.as_bytes(), &[0], name.as_bytes()]) % SPAN;
-            while !taken.insert(offset) {
+            loop {
+                let oid = FIRST_NORMAL_OID + u32::try_from(offset).expect("offset is below 2^31");
+                if !allocated.contains(&oid) && taken.insert(offset) {
+                    break oid;
+                }
                 offset = (offset + 1) % SPAN;
             }
-            FIRST_NORMAL_OID + u32::try_from(offset).expect("offset is below 2^31")
         })
         .collect()
 }
@@ -384,7 +438,7 @@ fn pg_class(relations: &[Relation]) -> Result<RecordBatch> {
 struct Attribute<'a> {
     relation: u32,
     number: i16,
-    field: &'a Field,
+    column: &'a RelationColumn,
     builtin: Option<&'static rusts_catalog::pg_type::BuiltinType>,
 }
 
@@ -396,11 +450,11 @@ fn pg_attribute(relations: &[Relation]) -> Result<RecordBatch> {
                 .columns
                 .iter()
                 .zip(1_i16..)
-                .map(|(field, number)| Attribute {
+                .map(|(column, number)| Attribute {
                     relation: relation.oid,
                     number,
-                    field,
-                    builtin: builtin_type(type_oid(field.data_type())),
+                    column,
+                    builtin: builtin_type(column.type_oid),
                 })
         })
         .collect();
@@ -413,14 +467,14 @@ fn pg_attribute(relations: &[Relation]) -> Result<RecordBatch> {
     };
     Columns::default()
         .oid("attrelid", attrs().map(|a| a.relation))
-        .text("attname", attrs().map(|a| a.field.name().as_str()))
+        .text("attname", attrs().map(|a| a.column.name.as_str()))
         .oid("atttypid", attrs().map(type_of))
         .int4("attstattarget", attrs().map(|_| -1))
         .int2("attlen", attrs().map(|a| a.builtin.map_or(-1, |b| b.len)))
         .int2("attnum", attrs().map(|a| a.number))
         .int4("attndims", attrs().map(|a| i32::from(is_array(a.builtin))))
         .int4("attcacheoff", attrs().map(|_| -1))
-        .int4("atttypmod", attrs().map(|_| -1))
+        .int4("atttypmod", attrs().map(|a| a.column.type_modifier))
         .bool(
             "attbyval",
             attrs().map(|a| a.builtin.is_some_and(|b| b.by_value)),
@@ -434,7 +488,7 @@ fn pg_attribute(relations: &[Relation]) -> Result<RecordBatch> {
             attrs().map(|a| a.builtin.map_or('x', |b| b.storage)),
         )
         .text("attcompression", attrs().map(|_| ""))
-        .bool("attnotnull", attrs().map(|a| !a.field.is_nullable()))
+        .bool("attnotnull", attrs().map(|a| a.column.not_null))
         .bool("atthasdef", attrs().map(|_| false))
         .bool("atthasmissing", attrs().map(|_| false))
         .text("attidentity", attrs().map(|_| ""))
@@ -461,8 +515,9 @@ mod tests {
     #[test]
     fn relation_oids_are_stable_distinct_and_in_the_normal_range() {
         let names: Vec<String> = (0..2_000).map(|i| format!("table_{i}")).collect();
-        let oids = relation_oids("rusts", &names);
-        assert_eq!(oids, relation_oids("rusts", &names));
+        let none = BTreeSet::new();
+        let oids = relation_oids("rusts", &names, &none);
+        assert_eq!(oids, relation_oids("rusts", &names, &none));
         let distinct: BTreeSet<u32> = oids.iter().copied().collect();
         assert_eq!(distinct.len(), names.len());
         assert!(
@@ -470,11 +525,14 @@ mod tests {
                 .all(|&oid| (FIRST_NORMAL_OID..i32::MAX as u32).contains(&oid))
         );
         assert_ne!(
-            relation_oids("rusts", &names[..1]),
-            relation_oids("other", &names[..1])
+            relation_oids("rusts", &names[..1], &none),
+            relation_oids("other", &names[..1], &none)
         );
         // The same table keeps its OID when others come and go (barring a collision).
-        assert_eq!(relation_oids("rusts", &names[5..6])[0], oids[5]);
+        assert_eq!(relation_oids("rusts", &names[5..6], &none)[0], oids[5]);
+        // An OID a plain table holds is skipped.
+        let allocated = BTreeSet::from([oids[5]]);
+        assert_ne!(relation_oids("rusts", &names[5..6], &allocated)[0], oids[5]);
     }
 
     #[test]

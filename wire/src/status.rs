@@ -9,6 +9,7 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         ErrorKind::Syntax
         | ErrorKind::InvalidValue
         | ErrorKind::InvalidTextRepresentation
+        | ErrorKind::NotNullViolation
         | ErrorKind::DatatypeMismatch
         | ErrorKind::UndefinedColumn
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
@@ -40,6 +41,7 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::UndefinedObject => "42704",
         ErrorKind::DuplicateObject => "42710",
         ErrorKind::UniqueViolation => "23505",
+        ErrorKind::NotNullViolation => "23502",
         ErrorKind::DuplicateTable => "42P07",
         ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",

@@ -1,0 +1,153 @@
+//! The SQL description of plain tables (relational tables without `time`), kept by the
+//! storage engine as opaque bytes beside the rows (`rusts_storage::Engine::change_tables`),
+//! so that a DDL statement changes the description and the rows' layout in one WAL record.
+//!
+//! Each table has a PostgreSQL OID, allocated here and never reused, which is also the
+//! storage engine's table id. Columns keep their PostgreSQL type (OID and modifier, as
+//! `pg_attribute` shows them), `NOT NULL` and `DEFAULT` (the expression's SQL text).
+
+use serde::{Deserialize, Serialize};
+
+/// The first OID PostgreSQL gives objects created after initdb.
+pub const FIRST_USER_OID: u32 = 16_384;
+
+/// Everything the catalog keeps, in one serialisable value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// The next OID to try.
+    pub next_oid: u32,
+    /// Plain tables of every database.
+    pub tables: Vec<PlainTable>,
+}
+
+/// A plain table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlainTable {
+    /// Its OID (and storage table id).
+    pub oid: u32,
+    /// The database it belongs to.
+    pub database: String,
+    /// Its name in schema `public`.
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<Column>,
+    /// Its primary key, if it has one.
+    pub primary_key: Option<Key>,
+    /// Its unique constraints.
+    pub unique: Vec<Key>,
+}
+
+/// A column of a plain table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// Its PostgreSQL type's OID.
+    pub type_oid: u32,
+    /// Its type modifier (`atttypmod`): -1 for none, `n + 4` for `varchar(n)`, …
+    pub type_modifier: i32,
+    /// `NOT NULL` (primary key columns are).
+    pub not_null: bool,
+    /// The `DEFAULT` expression's SQL text.
+    pub default: Option<String>,
+}
+
+/// A primary key or unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    /// The constraint's name (`t_pkey`, `t_a_key`).
+    pub name: String,
+    /// Positions of its columns.
+    pub columns: Vec<usize>,
+}
+
+/// Catalog bytes that do not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("the catalog does not parse: {0}")]
+pub struct CatalogError(String);
+
+impl Catalog {
+    /// The catalog `bytes` hold; no bytes is an empty catalog.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CatalogError> {
+        if bytes.is_empty() {
+            return Ok(Self::default());
+        }
+        serde_json::from_slice(bytes).map_err(|error| CatalogError(error.to_string()))
+    }
+
+    /// The catalog as bytes for the storage engine.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the catalog serialises")
+    }
+
+    /// A new OID: never one handed out before, nor one `taken` reports in use elsewhere.
+    pub fn allocate_oid(&mut self, taken: impl Fn(u32) -> bool) -> u32 {
+        let mut oid = self.next_oid.max(FIRST_USER_OID);
+        while taken(oid) || self.tables.iter().any(|table| table.oid == oid) {
+            oid = oid.checked_add(1).unwrap_or(FIRST_USER_OID);
+        }
+        self.next_oid = oid + 1;
+        oid
+    }
+
+    /// The plain table `name` of `database`.
+    pub fn table(&self, database: &str, name: &str) -> Option<&PlainTable> {
+        self.tables
+            .iter()
+            .find(|table| table.database == database && table.name == name)
+    }
+
+    /// The plain tables of `database`.
+    pub fn tables_of<'a>(&'a self, database: &'a str) -> impl Iterator<Item = &'a PlainTable> {
+        self.tables
+            .iter()
+            .filter(move |table| table.database == database)
+    }
+}
+
+impl PlainTable {
+    /// The position of column `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|column| column.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_allocates_fresh_oids() {
+        let mut catalog = Catalog::default();
+        assert_eq!(Catalog::from_bytes(&[]).unwrap(), catalog);
+        let first = catalog.allocate_oid(|_| false);
+        assert_eq!(first, FIRST_USER_OID);
+        let second = catalog.allocate_oid(|oid| oid == FIRST_USER_OID + 1);
+        assert_eq!(second, FIRST_USER_OID + 2, "skips an OID taken elsewhere");
+        catalog.tables.push(PlainTable {
+            oid: second,
+            database: "rusts".to_owned(),
+            name: "devices".to_owned(),
+            columns: vec![Column {
+                name: "id".to_owned(),
+                type_oid: 23,
+                type_modifier: -1,
+                not_null: true,
+                default: Some("0".to_owned()),
+            }],
+            primary_key: Some(Key {
+                name: "devices_pkey".to_owned(),
+                columns: vec![0],
+            }),
+            unique: Vec::new(),
+        });
+        let restored = Catalog::from_bytes(&catalog.to_bytes()).unwrap();
+        assert_eq!(restored, catalog);
+        assert_eq!(
+            restored.table("rusts", "devices").map(|t| t.oid),
+            Some(second)
+        );
+        assert!(restored.table("other", "devices").is_none());
+        assert!(Catalog::from_bytes(b"{not json").is_err());
+    }
+}
