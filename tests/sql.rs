@@ -384,6 +384,22 @@ async fn device_rows(client: &Client) -> Vec<(i32, String, Option<String>)> {
         .collect()
 }
 
+/// Line protocol does not write into a plain table; other lines of the request do go in.
+async fn line_protocol_refuses_plain_tables(server: &Server, client: &Client) {
+    let (status, body) = post(
+        &format!("{}/write?db=rusts", server.http),
+        &[],
+        b"devices,k=v x=1 1\nother,k=v x=1 1\n",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("plain table"), "{body}");
+    let other = client
+        .query_one("SELECT count(*) FROM other", &[])
+        .await
+        .expect("the good line was written");
+    assert_eq!(other.get::<_, i64>(0), 1);
+}
+
 /// Plain tables survive a clean restart and a SIGKILL (WAL replay after the last flush),
 /// keeping their rows, defaults, keys and drops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,19 +415,7 @@ async fn plain_tables_survive_restart_and_crash() {
         )
         .await
         .expect("create and insert");
-    // Line protocol does not write into a plain table; other lines of the request do go in.
-    let (status, body) = post(
-        &format!("{}/write?db=rusts", server.http),
-        &[],
-        b"devices,k=v x=1 1\nother,k=v x=1 1\n",
-    );
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains("plain table"), "{body}");
-    let other = client
-        .query_one("SELECT count(*) FROM other", &[])
-        .await
-        .expect("the good line was written");
-    assert_eq!(other.get::<_, i64>(0), 1);
+    line_protocol_refuses_plain_tables(&server, &client).await;
     drop(client);
     let stopped = server.stop();
 
@@ -422,21 +426,35 @@ async fn plain_tables_survive_restart_and_crash() {
         (2, "b".to_owned(), None),
     ];
     assert_eq!(device_rows(&client).await, want, "after a clean restart");
-    // Rows written after the restart live only in the WAL when the server is killed.
+    // Changes after the restart live only in the WAL when the server is killed; UPDATE and
+    // DELETE take parameters in the extended protocol.
     client
         .batch_execute(
-            "INSERT INTO devices (id, name) VALUES (3, 'c');
+            "INSERT INTO devices (id, name) VALUES (3, 'c'), (4, 'd');
              DROP TABLE scratch;",
         )
         .await
         .expect("insert and drop");
+    let updated = client
+        .execute(
+            "UPDATE devices SET name = $1 WHERE id = $2",
+            &[&"c2", &3_i32],
+        )
+        .await
+        .expect("update with parameters");
+    assert_eq!(updated, 1);
+    let deleted = client
+        .execute("DELETE FROM devices WHERE id = $1", &[&4_i32])
+        .await
+        .expect("delete with a parameter");
+    assert_eq!(deleted, 1);
     drop(client);
     server.kill();
 
     let server = Server::start_in(&stopped.data_dir, "");
     let client = connect(&server, "rusts").await;
     let mut want = want;
-    want.push((3, "c".to_owned(), Some("none".to_owned())));
+    want.push((3, "c2".to_owned(), Some("none".to_owned())));
     assert_eq!(device_rows(&client).await, want, "after SIGKILL");
     let error = client
         .execute("INSERT INTO devices (id, name) VALUES (3, 'again')", &[])

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     UndefinedColumn,
     /// The named type, schema or other object does not exist (SQLSTATE 42704, HTTP 404).
     UndefinedObject,
+    /// A scalar subquery returned more than one row (SQLSTATE 21000, HTTP 400).
+    CardinalityViolation,
     /// NULL in a `NOT NULL` column (SQLSTATE 23502, HTTP 400).
     NotNullViolation,
     /// A row would repeat a unique key (SQLSTATE 23505, HTTP 409).

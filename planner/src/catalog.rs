@@ -23,6 +23,7 @@ pub const PUBLIC_SCHEMA: &str = "public";
 pub(crate) struct DatabaseCatalog {
     public: Arc<MeasurementSchema>,
     pg_catalog: Arc<PgCatalog>,
+    row_ids: Arc<MeasurementSchema>,
 }
 
 impl DatabaseCatalog {
@@ -37,10 +38,17 @@ impl DatabaseCatalog {
                 Arc::clone(&catalog),
                 database,
             )),
+            row_ids: Arc::new(MeasurementSchema {
+                storage: Arc::clone(&storage),
+                catalog: Arc::clone(&catalog),
+                database: database.to_owned(),
+                row_ids: true,
+            }),
             public: Arc::new(MeasurementSchema {
                 storage,
                 catalog,
                 database: database.to_owned(),
+                row_ids: false,
             }),
         }
     }
@@ -55,6 +63,10 @@ impl CatalogProvider for DatabaseCatalog {
         match name {
             PUBLIC_SCHEMA => Some(Arc::clone(&self.public) as Arc<dyn SchemaProvider>),
             PG_CATALOG_SCHEMA => Some(Arc::clone(&self.pg_catalog) as Arc<dyn SchemaProvider>),
+            // Not listed by `schema_names`: only `plain_dml`'s rewritten queries use it.
+            crate::plain_dml::ROW_ID_SCHEMA => {
+                Some(Arc::clone(&self.row_ids) as Arc<dyn SchemaProvider>)
+            }
             _ => None,
         }
     }
@@ -66,6 +78,8 @@ pub(crate) struct MeasurementSchema {
     storage: Arc<rusts_storage::Engine>,
     catalog: Arc<CatalogHandle>,
     database: String,
+    /// Plain tables with their row ids: the hidden schema of `plain_dml`'s queries.
+    row_ids: bool,
 }
 
 #[async_trait]
@@ -88,11 +102,14 @@ impl SchemaProvider for MeasurementSchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if let Some(table) = self
-            .catalog
-            .open_table(&self.storage, &self.database, name)?
+        if let Some(table) =
+            self.catalog
+                .open_table(&self.storage, &self.database, name, self.row_ids)?
         {
             return Ok(Some(Arc::new(table)));
+        }
+        if self.row_ids {
+            return Ok(None);
         }
         let storage_name = storage_name(&self.database, name);
         Ok(

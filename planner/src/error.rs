@@ -44,6 +44,23 @@ pub enum Error {
         /// The column.
         column: String,
     },
+    /// A column a statement names that the table does not have.
+    #[error("column \"{column}\" of relation \"{table}\" does not exist")]
+    UndefinedColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// A scalar subquery returned more than one row.
+    #[error("more than one row returned by a subquery used as an expression")]
+    CardinalityViolation,
+    /// `UPDATE … SET a = 1, a = 2`.
+    #[error("multiple assignments to same column \"{column}\"")]
+    DuplicateAssignment {
+        /// The column.
+        column: String,
+    },
     /// A name that denotes no type, schema, … (`'nope'::regtype`).
     #[error("{what} \"{name}\" does not exist")]
     UndefinedObject {
@@ -103,6 +120,9 @@ impl Error {
             Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
             Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,
             Self::NotNullViolation { .. } => ErrorKind::NotNullViolation,
+            Self::UndefinedColumn { .. } => ErrorKind::UndefinedColumn,
+            Self::DuplicateAssignment { .. } => ErrorKind::Syntax,
+            Self::CardinalityViolation => ErrorKind::CardinalityViolation,
             Self::DuplicateColumn { .. } => ErrorKind::DuplicateColumn,
             Self::InvalidDefinition { .. } => ErrorKind::InvalidDefinition,
             Self::NotSupported { .. } => ErrorKind::NotSupported,

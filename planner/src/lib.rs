@@ -18,6 +18,7 @@ mod pg_functions;
 pub mod pg_syntax;
 mod plain;
 mod plain_ddl;
+pub mod plain_dml;
 mod pushdown;
 pub mod reuse;
 mod scan_exec;

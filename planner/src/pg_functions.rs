@@ -22,7 +22,7 @@ use rusts_catalog::pg_type::{builtin_type, builtin_type_display_name};
 
 /// The functions to register in every session.
 pub(crate) fn all() -> Vec<ScalarUDF> {
-    [
+    let mut functions: Vec<ScalarUDF> = [
         CatalogFunction::FormatType,
         CatalogFunction::RegtypeText,
         CatalogFunction::DomainBaseType,
@@ -38,7 +38,55 @@ pub(crate) fn all() -> Vec<ScalarUDF> {
             function,
         })
     })
-    .collect()
+    .collect();
+    functions.push(ScalarUDF::new_from_impl(SingleRow {
+        signature: Signature::any(2, Volatility::Immutable),
+    }));
+    functions
+}
+
+/// `rusts_single_row(count, value)`: `value`, or an error when `count` is above one. A
+/// scalar subquery that returns a column as it is becomes
+/// `rusts_single_row((SELECT count(1) …), (SELECT max(column) …))` (see `pg_syntax`), so
+/// that DataFusion can decorrelate it while more than one row is still PostgreSQL's error
+/// (21000).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SingleRow {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for SingleRow {
+    fn name(&self) -> &str {
+        "rusts_single_row"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types.get(1).cloned().unwrap_or(DataType::Null))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [count, value] = args.args.as_slice() else {
+            return Err(datafusion::common::DataFusionError::Internal(
+                "rusts_single_row takes two arguments".to_owned(),
+            ));
+        };
+        let counts = count.to_array(args.number_rows)?;
+        let counts = cast(&counts, &DataType::Int64)?;
+        if counts
+            .as_primitive::<Int64Type>()
+            .iter()
+            .any(|count| count.is_some_and(|count| count > 1))
+        {
+            return Err(datafusion::common::DataFusionError::External(Box::new(
+                crate::Error::CardinalityViolation,
+            )));
+        }
+        Ok(value.clone())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

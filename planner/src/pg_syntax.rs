@@ -156,7 +156,7 @@ fn replacement(expr: &Expr) -> Result<Option<Expr>> {
             }
             None
         }
-        Expr::Subquery(query) => domain_base_type(query),
+        Expr::Subquery(query) => domain_base_type(query).or_else(|| single_row(query)),
         _ => None,
     })
 }
@@ -336,6 +336,86 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
         over: None,
         within_group: Vec::new(),
     })
+}
+
+/// A scalar subquery that returns a column as it is (`(SELECT b FROM u WHERE u.a = t.a)`)
+/// as `rusts_single_row((SELECT count(1) FROM u WHERE u.a = t.a), (SELECT max(b) FROM u
+/// WHERE u.a = t.a))`. DataFusion
+/// decorrelates a scalar subquery only when it aggregates; this one does, with PostgreSQL's
+/// meaning: no row is NULL, one row is its value, more than one is an error (21000).
+/// Only subqueries without aggregates, grouping, `DISTINCT`, ordering or limits, whose
+/// column calls no function, are rewritten.
+fn single_row(query: &Query) -> Option<Expr> {
+    if query.with.is_some()
+        || query.order_by.is_some()
+        || query.limit_clause.is_some()
+        || query.fetch.is_some()
+    {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let grouped = match &select.group_by {
+        datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(expressions, modifiers) => {
+            !expressions.is_empty() || !modifiers.is_empty()
+        }
+        datafusion::sql::sqlparser::ast::GroupByExpr::All(_) => true,
+    };
+    if grouped
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || !select.named_window.is_empty()
+        || select.qualify.is_some()
+        || select.from.is_empty()
+    {
+        return None;
+    }
+    let [item] = select.projection.as_slice() else {
+        return None;
+    };
+    let (value, alias) = match item {
+        SelectItem::UnnamedExpr(expr) => (expr, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
+        _ => return None,
+    };
+    let calls_a_function = datafusion::sql::sqlparser::ast::visit_expressions(value, |expr| {
+        if matches!(expr, Expr::Function(_) | Expr::Subquery(_)) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break();
+    if calls_a_function {
+        return None;
+    }
+    let with_projection = |projected: Expr| {
+        let mut rewritten = query.clone();
+        if let SetExpr::Select(select) = rewritten.body.as_mut() {
+            select.projection = vec![match &alias {
+                Some(alias) => SelectItem::ExprWithAlias {
+                    expr: projected,
+                    alias: alias.clone(),
+                },
+                None => SelectItem::UnnamedExpr(projected),
+            }];
+        }
+        Expr::Subquery(Box::new(rewritten))
+    };
+    let count = call(
+        "count",
+        vec![Expr::value(Value::Number("1".to_owned(), false))],
+    );
+    // Two subqueries, so that the check runs for the rows that use the value, not for
+    // every group the decorrelated subquery computes.
+    Some(call(
+        "rusts_single_row",
+        vec![
+            with_projection(count),
+            with_projection(call("max", vec![value.clone()])),
+        ],
+    ))
 }
 
 /// `rusts_domain_base_type(x)` for a subquery of the shape
@@ -540,6 +620,25 @@ mod tests {
         let error = rewrite(&mut statement).expect_err("no such type");
         assert_eq!(error.to_string(), "type \"nope\" does not exist");
         assert_eq!(error.kind(), rusts_common::ErrorKind::UndefinedObject);
+    }
+
+    #[test]
+    fn column_subqueries_become_single_row_checks() {
+        assert_eq!(
+            rewritten("SELECT (SELECT b FROM u WHERE u.a = t.a) FROM t"),
+            "SELECT rusts_single_row((SELECT count(1) FROM u WHERE u.a = t.a), (SELECT max(b) FROM u WHERE u.a = t.a)) FROM t"
+        );
+        // Aggregated, grouped, limited or computed by a function: left as written.
+        for sql in [
+            "SELECT (SELECT max(b) FROM u WHERE u.a = t.a) FROM t",
+            "SELECT (SELECT b FROM u WHERE u.a = t.a GROUP BY b) FROM t",
+            "SELECT (SELECT b FROM u WHERE u.a = t.a LIMIT 1) FROM t",
+            "SELECT (SELECT DISTINCT b FROM u WHERE u.a = t.a) FROM t",
+            "SELECT (SELECT upper(b) FROM u WHERE u.a = t.a) FROM t",
+            "SELECT (SELECT 1) FROM t",
+        ] {
+            assert_eq!(rewritten(sql), sql);
+        }
     }
 
     #[test]

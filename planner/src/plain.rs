@@ -60,11 +60,14 @@ pub(crate) struct CatalogHandle {
 
 impl CatalogHandle {
     /// The plain table `name` of `database` as a table provider, if there is one.
+    /// With `with_row_id`, the table has a last column of row ids (for `UPDATE` and
+    /// `DELETE`, see [`crate::plain_dml`]).
     pub(crate) fn open_table(
         &self,
         storage: &Arc<rusts_storage::Engine>,
         database: &str,
         name: &str,
+        with_row_id: bool,
     ) -> Result<Option<PlainTable>> {
         let catalog = self
             .current(storage)
@@ -87,6 +90,7 @@ impl CatalogHandle {
             Arc::clone(storage),
             definition.clone(),
             defaults,
+            with_row_id,
         ))
     }
 
@@ -188,6 +192,7 @@ pub(crate) struct PlainTable {
     rows: Arc<TableRows>,
     schema: SchemaRef,
     defaults: HashMap<String, Expr>,
+    with_row_id: bool,
 }
 
 impl PlainTable {
@@ -197,14 +202,27 @@ impl PlainTable {
         storage: Arc<rusts_storage::Engine>,
         definition: TableDefinition,
         defaults: HashMap<String, Expr>,
+        with_row_id: bool,
     ) -> Option<Self> {
         let rows = storage.table(TableId(u64::from(definition.oid)))?;
+        let mut schema = arrow_schema(&definition);
+        if with_row_id {
+            let mut fields: Vec<Field> =
+                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields.push(Field::new(
+                rusts_storage::ROW_ID_COLUMN,
+                DataType::UInt64,
+                false,
+            ));
+            schema = Arc::new(Schema::new(fields));
+        }
         Some(Self {
-            schema: arrow_schema(&definition),
+            schema,
             storage,
             definition,
             rows,
             defaults,
+            with_row_id,
         })
     }
 }
@@ -240,7 +258,7 @@ impl TableProvider for PlainTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.rows.record_batch(None, false)?;
+        let batch = self.rows.record_batch(None, self.with_row_id)?;
         // The engine's batch has every column nullable; the table's schema says which are
         // not (the engine never holds NULL there).
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), batch.columns().to_vec())?;
@@ -259,7 +277,7 @@ impl TableProvider for PlainTable {
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if insert_op != InsertOp::Append {
+        if insert_op != InsertOp::Append || self.with_row_id {
             return Err(DataFusionError::NotImplemented(format!(
                 "{insert_op} on table {}: only INSERT INTO is supported",
                 self.definition.name
@@ -309,7 +327,7 @@ impl DataSink for PlainSink {
     ) -> Result<u64> {
         let mut rows = Vec::new();
         while let Some(batch) = data.next().await {
-            rows.extend(self.rows_of(&batch?)?);
+            rows.extend(engine_rows(&self.definition, &batch?)?);
         }
         let count = rows.len() as u64;
         let storage = Arc::clone(&self.storage);
@@ -323,38 +341,42 @@ impl DataSink for PlainSink {
     }
 }
 
-impl PlainSink {
-    /// The batch's rows as engine values, refusing NULL in `NOT NULL` columns.
-    fn rows_of(&self, batch: &RecordBatch) -> Result<Vec<Vec<Value>>> {
-        let mut rows: Vec<Vec<Value>> = (0..batch.num_rows())
-            .map(|_| Vec::with_capacity(self.definition.columns.len()))
-            .collect();
-        for (position, column) in self.definition.columns.iter().enumerate() {
-            let column_type = storage_type(column.type_oid, column.type_modifier)
-                .ok_or_else(|| DataFusionError::Internal(format!("column {}", column.name)))?;
-            let array = batch.column(position);
-            let array = cast_with_options(
-                array,
-                &column_type.arrow_type(),
-                &CastOptions {
-                    safe: false,
-                    ..CastOptions::default()
+/// The rows of `batch` (a column per column of `definition`, in order) as engine values,
+/// refusing NULL in `NOT NULL` columns (23502) and values that do not fit (22P02, 22003).
+pub(crate) fn engine_rows(
+    definition: &TableDefinition,
+    batch: &RecordBatch,
+) -> Result<Vec<Vec<Value>>> {
+    let mut rows: Vec<Vec<Value>> = (0..batch.num_rows())
+        .map(|_| Vec::with_capacity(definition.columns.len()))
+        .collect();
+    for (position, column) in definition.columns.iter().enumerate() {
+        let column_type = storage_type(column.type_oid, column.type_modifier)
+            .ok_or_else(|| DataFusionError::Internal(format!("column {}", column.name)))?;
+        let array = batch.columns().get(position).ok_or_else(|| {
+            DataFusionError::Internal(format!("no value for column {}", column.name))
+        })?;
+        let array = cast_with_options(
+            array,
+            &column_type.arrow_type(),
+            &CastOptions {
+                safe: false,
+                ..CastOptions::default()
+            },
+        )?;
+        if column.not_null && array.null_count() > 0 {
+            return Err(DataFusionError::External(Box::new(
+                Error::NotNullViolation {
+                    table: definition.name.clone(),
+                    column: column.name.clone(),
                 },
-            )?;
-            if column.not_null && array.null_count() > 0 {
-                return Err(DataFusionError::External(Box::new(
-                    Error::NotNullViolation {
-                        table: self.definition.name.clone(),
-                        column: column.name.clone(),
-                    },
-                )));
-            }
-            for (row, values) in rows.iter_mut().enumerate() {
-                values.push(value_at(&array, row, column_type));
-            }
+            )));
         }
-        Ok(rows)
+        for (row, values) in rows.iter_mut().enumerate() {
+            values.push(value_at(&array, row, column_type));
+        }
     }
+    Ok(rows)
 }
 
 /// The engine value of `array[row]` (already cast to `column_type`'s Arrow type).

@@ -10,6 +10,7 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::InvalidValue
         | ErrorKind::InvalidTextRepresentation
         | ErrorKind::NotNullViolation
+        | ErrorKind::CardinalityViolation
         | ErrorKind::DatatypeMismatch
         | ErrorKind::UndefinedColumn
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
@@ -42,6 +43,7 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::DuplicateObject => "42710",
         ErrorKind::UniqueViolation => "23505",
         ErrorKind::NotNullViolation => "23502",
+        ErrorKind::CardinalityViolation => "21000",
         ErrorKind::DuplicateTable => "42P07",
         ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",

@@ -116,6 +116,17 @@ async fn answer(
         .map_err(|error| HttpError::from_engine(&error))?;
     let statement = one_statement(&sql)?;
     if let DFStatement::Statement(inner) = &statement
+        && let Some(dml) = rusts_planner::plain_dml::PlainDml::recognize(&context, inner)
+            .map_err(|error| HttpError::from_engine(&error))?
+    {
+        let changed = dml
+            .execute(&context, None)
+            .await
+            .map_err(|error| query_error(&error))?;
+        let body = serde_json::json!({ "command": dml.tag(), "rows": changed });
+        return Ok((StatusCode::OK, axum::Json(body)).into_response());
+    }
+    if let DFStatement::Statement(inner) = &statement
         && rusts_planner::ddl::handles(&context, inner)
     {
         let tag = rusts_planner::ddl::execute_blocking(&context, inner)

@@ -84,6 +84,16 @@ pub(crate) async fn run_statement(
             let tag = rusts_planner::ddl::execute_blocking(session.context(), statement).await?;
             Ok(Response::Execution(Tag::new(tag)))
         }
+        StatementKind::PlainDml(dml) => {
+            let changed = session
+                .interruptible(dml.execute(session.context(), parameters))
+                .await??;
+            let tag = Tag::new(dml.tag());
+            Ok(Response::Execution(match changed {
+                Some(rows) => tag.with_rows(usize::try_from(rows).unwrap_or(usize::MAX)),
+                None => tag,
+            }))
+        }
         StatementKind::Query {
             statement,
             completion,

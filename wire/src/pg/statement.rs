@@ -179,6 +179,8 @@ pub(crate) enum StatementKind {
     Session(SessionCommand),
     /// `CREATE TABLE`, `ALTER TABLE`, `DROP TABLE`: see `rusts_planner::ddl`.
     Ddl(Box<Statement>),
+    /// `UPDATE`, `DELETE`, `TRUNCATE` of plain tables: see `rusts_planner::plain_dml`.
+    PlainDml(Box<rusts_planner::plain_dml::PlainDml>),
     /// `COPY … FROM STDIN` / `TO STDOUT`: see `copy.rs`.
     Copy(CopyCommand),
     Query {
@@ -202,6 +204,12 @@ impl StatementKind {
             && let Some(copy) = CopyCommand::from_statement(inner)?
         {
             return Ok(Self::Copy(copy));
+        }
+        if let DFStatement::Statement(inner) = &statement
+            && let Some(dml) =
+                rusts_planner::plain_dml::PlainDml::recognize(session.context(), inner)?
+        {
+            return Ok(Self::PlainDml(Box::new(dml)));
         }
         if let DFStatement::Statement(inner) = &statement
             && rusts_planner::ddl::handles(session.context(), inner)
@@ -248,6 +256,23 @@ pub(crate) async fn prepare(
             statement,
             completion,
         } => (statement, completion),
+        StatementKind::PlainDml(dml) => {
+            // Parameters are typed from the query that selects the rows to change.
+            let (parameter_types, parameter_data_types) = match dml.query() {
+                Some(query) => {
+                    let plan = plan_statement(session, query.clone()).await?;
+                    parameter_types_of(plan, declared)?
+                }
+                None => (Vec::new(), Vec::new()),
+            };
+            return Ok(Some(PreparedStatement {
+                kind: StatementKind::PlainDml(dml),
+                parameter_types,
+                parameter_data_types,
+                columns: None,
+                text: None,
+            }));
+        }
         kind => {
             let columns = match &kind {
                 StatementKind::Session(command) => command.columns()?,
@@ -263,21 +288,8 @@ pub(crate) async fn prepare(
         }
     };
     let plan = plan_statement(session, statement.clone()).await?;
-    let declared_data_types: Vec<Option<DataType>> = declared
-        .iter()
-        .map(|declared| declared.as_ref().and_then(declared_data_type))
-        .collect();
-    let plan = type_placeholders(plan, &declared_data_types)?;
-    let parameter_data_types = inferred_parameter_types(&plan)?;
-    let count = parameter_data_types.len().max(declared.len());
-    let parameter_types = (0..count)
-        .map(|index| {
-            let declared = declared.get(index).cloned().flatten();
-            let inferred = parameter_data_types.get(index).cloned().flatten();
-            declared
-                .unwrap_or_else(|| inferred.map_or(Type::TEXT, |data_type| pg_type_of(&data_type)))
-        })
-        .collect();
+    let (parameter_types, parameter_data_types, plan) = typed_parameters(plan, declared)?;
+    let count = parameter_types.len();
     let names = postgres_column_names(&statement);
     let columns = completion.returns_rows().then(|| {
         let schema = Arc::new(plan.schema().as_arrow().clone());
@@ -295,6 +307,38 @@ pub(crate) async fn prepare(
         columns,
         text,
     }))
+}
+
+/// The parameters' Postgres types and DataFusion types for `plan` (declared at `Parse` or
+/// inferred), and the plan with its placeholders typed.
+fn typed_parameters(
+    plan: LogicalPlan,
+    declared: &[Option<Type>],
+) -> Result<(Vec<Type>, Vec<Option<DataType>>, LogicalPlan)> {
+    let declared_data_types: Vec<Option<DataType>> = declared
+        .iter()
+        .map(|declared| declared.as_ref().and_then(declared_data_type))
+        .collect();
+    let plan = type_placeholders(plan, &declared_data_types)?;
+    let parameter_data_types = inferred_parameter_types(&plan)?;
+    let count = parameter_data_types.len().max(declared.len());
+    let parameter_types = (0..count)
+        .map(|index| {
+            let declared = declared.get(index).cloned().flatten();
+            let inferred = parameter_data_types.get(index).cloned().flatten();
+            declared
+                .unwrap_or_else(|| inferred.map_or(Type::TEXT, |data_type| pg_type_of(&data_type)))
+        })
+        .collect();
+    Ok((parameter_types, parameter_data_types, plan))
+}
+
+fn parameter_types_of(
+    plan: LogicalPlan,
+    declared: &[Option<Type>],
+) -> Result<(Vec<Type>, Vec<Option<DataType>>)> {
+    let (types, data_types, _) = typed_parameters(plan, declared)?;
+    Ok((types, data_types))
 }
 
 /// Gives untyped placeholders a type, as Postgres would: the type the client declared at
