@@ -400,6 +400,35 @@ async fn line_protocol_refuses_plain_tables(server: &Server, client: &Client) {
     assert_eq!(other.get::<_, i64>(0), 1);
 }
 
+/// An insert, an `UPDATE` and a `DELETE` with parameters (extended protocol), a drop and an
+/// added column, for `plain_tables_survive_restart_and_crash`.
+async fn change_devices(client: &Client) {
+    client
+        .batch_execute(
+            "INSERT INTO devices (id, name) VALUES (3, 'c'), (4, 'd');
+             DROP TABLE scratch;",
+        )
+        .await
+        .expect("insert and drop");
+    let updated = client
+        .execute(
+            "UPDATE devices SET name = $1 WHERE id = $2",
+            &[&"c2", &3_i32],
+        )
+        .await
+        .expect("update with parameters");
+    assert_eq!(updated, 1);
+    let deleted = client
+        .execute("DELETE FROM devices WHERE id = $1", &[&4_i32])
+        .await
+        .expect("delete with a parameter");
+    assert_eq!(deleted, 1);
+    client
+        .batch_execute("ALTER TABLE devices ADD COLUMN region text DEFAULT 'x'")
+        .await
+        .expect("add a column");
+}
+
 /// Plain tables survive a clean restart and a SIGKILL (WAL replay after the last flush),
 /// keeping their rows, defaults, keys and drops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,28 +455,8 @@ async fn plain_tables_survive_restart_and_crash() {
         (2, "b".to_owned(), None),
     ];
     assert_eq!(device_rows(&client).await, want, "after a clean restart");
-    // Changes after the restart live only in the WAL when the server is killed; UPDATE and
-    // DELETE take parameters in the extended protocol.
-    client
-        .batch_execute(
-            "INSERT INTO devices (id, name) VALUES (3, 'c'), (4, 'd');
-             DROP TABLE scratch;",
-        )
-        .await
-        .expect("insert and drop");
-    let updated = client
-        .execute(
-            "UPDATE devices SET name = $1 WHERE id = $2",
-            &[&"c2", &3_i32],
-        )
-        .await
-        .expect("update with parameters");
-    assert_eq!(updated, 1);
-    let deleted = client
-        .execute("DELETE FROM devices WHERE id = $1", &[&4_i32])
-        .await
-        .expect("delete with a parameter");
-    assert_eq!(deleted, 1);
+    // Changes after the restart live only in the WAL when the server is killed.
+    change_devices(&client).await;
     drop(client);
     server.kill();
 
@@ -456,6 +465,11 @@ async fn plain_tables_survive_restart_and_crash() {
     let mut want = want;
     want.push((3, "c2".to_owned(), Some("none".to_owned())));
     assert_eq!(device_rows(&client).await, want, "after SIGKILL");
+    let filled = client
+        .query_one("SELECT count(*) FROM devices WHERE region = 'x'", &[])
+        .await
+        .expect("the added column");
+    assert_eq!(filled.get::<_, i64>(0), 3);
     let error = client
         .execute("INSERT INTO devices (id, name) VALUES (3, 'again')", &[])
         .await

@@ -278,6 +278,9 @@ fn alter_table(target: &SessionTarget, alter: &AlterTable) -> Result<()> {
     let table = table_name(target, &alter.name)?;
     let storage = storage_name(&target.database, &table);
     if target.storage.schema(&storage).is_none() {
+        if crate::plain_ddl::exists(target, &table)? {
+            return crate::plain_ddl::alter(target, &table, &alter.operations);
+        }
         if alter.if_exists {
             return Ok(());
         }

@@ -44,6 +44,14 @@ pub enum Error {
         /// The column.
         column: String,
     },
+    /// `ALTER TABLE … ADD COLUMN … NOT NULL` without a default, on a table with rows.
+    #[error("column \"{column}\" of relation \"{table}\" contains null values")]
+    ColumnContainsNulls {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
     /// A column a statement names that the table does not have.
     #[error("column \"{column}\" of relation \"{table}\" does not exist")]
     UndefinedColumn {
@@ -119,7 +127,9 @@ impl Error {
             Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
             Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
             Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,
-            Self::NotNullViolation { .. } => ErrorKind::NotNullViolation,
+            Self::NotNullViolation { .. } | Self::ColumnContainsNulls { .. } => {
+                ErrorKind::NotNullViolation
+            }
             Self::UndefinedColumn { .. } => ErrorKind::UndefinedColumn,
             Self::DuplicateAssignment { .. } => ErrorKind::Syntax,
             Self::CardinalityViolation => ErrorKind::CardinalityViolation,

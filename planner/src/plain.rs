@@ -75,7 +75,18 @@ impl CatalogHandle {
         let Some(definition) = catalog.table(database, name) else {
             return Ok(None);
         };
-        let state = self.expressions.get_or_init(|| {
+        let defaults = plan_defaults(self.expression_state(), definition)?;
+        Ok(PlainTable::open(
+            Arc::clone(storage),
+            definition.clone(),
+            defaults,
+            with_row_id,
+        ))
+    }
+
+    /// A session without tables that plans `DEFAULT` expressions.
+    fn expression_state(&self) -> &datafusion::execution::SessionState {
+        self.expressions.get_or_init(|| {
             let state = datafusion::execution::SessionStateBuilder::new()
                 .with_default_features()
                 .build();
@@ -84,14 +95,7 @@ impl CatalogHandle {
                 context.register_udf(function);
             }
             context.state()
-        });
-        let defaults = plan_defaults(state, definition)?;
-        Ok(PlainTable::open(
-            Arc::clone(storage),
-            definition.clone(),
-            defaults,
-            with_row_id,
-        ))
+        })
     }
 
     /// The catalog as it is now.
@@ -433,4 +437,48 @@ pub(crate) fn plan_defaults(
             })
         })
         .collect()
+}
+
+/// The value of the `DEFAULT` expression `text` for a column of `column_type`, evaluated
+/// once (for the rows a column added by `ALTER TABLE` finds): a constant, or an expression
+/// that folds to one such as `now()`.
+pub(crate) fn constant_value(
+    target: &crate::ddl::SessionTarget,
+    table: &str,
+    text: &str,
+    column_type: ColumnType,
+) -> EngineResult<Value> {
+    use datafusion::logical_expr::simplify::SimplifyContext;
+    use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+    let state = target.catalog.expression_state();
+    let query_error = |error: DataFusionError| Error::InvalidDefinition {
+        table: table.to_owned(),
+        reason: format!("DEFAULT {text}: {error}"),
+    };
+    let expr = state
+        .create_logical_expr(text, &DFSchema::empty())
+        .map_err(query_error)?;
+    let context = SimplifyContext::builder()
+        .with_schema(Arc::new(DFSchema::empty()))
+        .with_current_time()
+        .build();
+    let folded = ExprSimplifier::new(context)
+        .simplify(expr)
+        .map_err(query_error)?;
+    let Expr::Literal(scalar, _) = folded else {
+        return Err(Error::NotSupported {
+            what: format!("DEFAULT {text} for an added column: it must be a constant"),
+        });
+    };
+    let array = scalar.to_array_of_size(1).map_err(query_error)?;
+    let array = cast_with_options(
+        &array,
+        &column_type.arrow_type(),
+        &CastOptions {
+            safe: false,
+            ..CastOptions::default()
+        },
+    )
+    .map_err(|error| query_error(error.into()))?;
+    Ok(value_at(&array, 0, column_type))
 }

@@ -1,4 +1,4 @@
-//! `CREATE TABLE` and `DROP TABLE` of plain tables ([`crate::plain`]): a table without a
+//! `CREATE TABLE`, `ALTER TABLE` and `DROP TABLE` of plain tables ([`crate::plain`]): a table without a
 //! `time` column.
 //!
 //! Column types: `smallint`, `integer`, `bigint`, `real`, `double precision` (`float`),
@@ -11,7 +11,8 @@
 //! blank-padded.
 
 use datafusion::sql::sqlparser::ast::{
-    ColumnDef, ColumnOption, CreateTable, DataType, ExactNumberInfo, TableConstraint,
+    AlterTableOperation, ColumnDef, ColumnOption, CreateTable, DataType, ExactNumberInfo,
+    RenameTableNameKind, TableConstraint,
 };
 use rusts_catalog::tables::{Column, Key, PlainTable as TableDefinition};
 use rusts_storage::{TableChange, TableColumn, TableId, UniqueKey};
@@ -302,4 +303,252 @@ fn sql_type(data_type: &DataType) -> Option<(u32, i32)> {
         }
         _ => return None,
     })
+}
+
+/// `ALTER TABLE` of the plain table `table`: `ADD COLUMN` (existing rows take its
+/// `DEFAULT`, a constant or a function such as `now()` evaluated once, else NULL),
+/// `DROP COLUMN` (with the keys over it, as PostgreSQL drops their indexes), `RENAME COLUMN`
+/// and `RENAME TO`. All operations of the statement apply together or not at all.
+pub(crate) fn alter(
+    target: &SessionTarget,
+    table: &str,
+    operations: &[AlterTableOperation],
+) -> Result<()> {
+    target.catalog.change(&target.storage, |catalog| {
+        let position = catalog
+            .tables
+            .iter()
+            .position(|t| t.database == target.database && t.name == table)
+            .ok_or_else(|| Error::UndefinedTable {
+                table: table.to_owned(),
+            })?;
+        let rows = target
+            .storage
+            .table(TableId(u64::from(catalog.tables[position].oid)))
+            .map_or(0, |rows| rows.len());
+        let mut changes = Vec::new();
+        for operation in operations {
+            let definition =
+                catalog
+                    .tables
+                    .get_mut(position)
+                    .ok_or_else(|| Error::UndefinedTable {
+                        table: table.to_owned(),
+                    })?;
+            alter_one(target, definition, rows, operation, &mut changes)?;
+        }
+        if let Some(renamed) = catalog.tables.get(position).map(|t| t.name.clone())
+            && renamed != table
+            && (catalog
+                .tables_of(&target.database)
+                .filter(|t| t.name == renamed)
+                .count()
+                > 1
+                || target
+                    .storage
+                    .schema(&storage_name(&target.database, &renamed))
+                    .is_some())
+        {
+            return Err(Error::TableExists { table: renamed });
+        }
+        Ok((changes, ()))
+    })
+}
+
+fn alter_one(
+    target: &SessionTarget,
+    definition: &mut TableDefinition,
+    rows: usize,
+    operation: &AlterTableOperation,
+    changes: &mut Vec<TableChange>,
+) -> Result<()> {
+    let id = TableId(u64::from(definition.oid));
+    let table = definition.name.clone();
+    match operation {
+        AlterTableOperation::AddColumn {
+            if_not_exists,
+            column_def,
+            ..
+        } => add_column(
+            target,
+            definition,
+            rows,
+            *if_not_exists,
+            column_def,
+            changes,
+        )?,
+        AlterTableOperation::DropColumn {
+            column_names,
+            if_exists,
+            ..
+        } => {
+            for name in column_names {
+                let name = normalize(name);
+                let Some(position) = definition.column(&name) else {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(Error::UndefinedColumn {
+                        table,
+                        column: name,
+                    });
+                };
+                drop_column(definition, id, position, changes);
+            }
+        }
+        AlterTableOperation::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => rename_column(definition, old_column_name, new_column_name, changes)?,
+        AlterTableOperation::RenameTable { table_name } => {
+            let (RenameTableNameKind::As(name) | RenameTableNameKind::To(name)) = table_name;
+            let new = match name.0.as_slice() {
+                [part] => part.as_ident().map(normalize),
+                _ => None,
+            }
+            .ok_or_else(|| Error::NotSupported {
+                what: format!("renaming to {name}: give the new name without a schema"),
+            })?;
+            definition.name = new;
+        }
+        other => {
+            return Err(Error::NotSupported {
+                what: format!("ALTER TABLE … {other} on a plain table"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `ALTER TABLE … RENAME COLUMN`, for [`alter_one`].
+fn rename_column(
+    definition: &mut TableDefinition,
+    old_column_name: &datafusion::sql::sqlparser::ast::Ident,
+    new_column_name: &datafusion::sql::sqlparser::ast::Ident,
+    changes: &mut Vec<TableChange>,
+) -> Result<()> {
+    let id = TableId(u64::from(definition.oid));
+    let table = definition.name.clone();
+
+    let (old, new) = (normalize(old_column_name), normalize(new_column_name));
+    let position = definition
+        .column(&old)
+        .ok_or_else(|| Error::UndefinedColumn {
+            table: table.clone(),
+            column: old.clone(),
+        })?;
+    if definition.column(&new).is_some() {
+        return Err(Error::DuplicateColumn { table, column: new });
+    }
+    if let Some(column) = definition.columns.get_mut(position) {
+        column.name = new.clone();
+    }
+    changes.push(TableChange::RenameColumn {
+        id,
+        position,
+        name: new,
+    });
+    Ok(())
+}
+
+/// `ALTER TABLE … ADD COLUMN`, for [`alter_one`].
+fn add_column(
+    target: &SessionTarget,
+    definition: &mut TableDefinition,
+    rows: usize,
+    if_not_exists: bool,
+    column_def: &ColumnDef,
+    changes: &mut Vec<TableChange>,
+) -> Result<()> {
+    let id = TableId(u64::from(definition.oid));
+    let table = definition.name.clone();
+    let (column, primary, unique) = column_definition(&table, column_def)?;
+    if definition.column(&column.name).is_some() {
+        if if_not_exists {
+            return Ok(());
+        }
+        return Err(Error::DuplicateColumn {
+            table,
+            column: column.name,
+        });
+    }
+    if primary {
+        return Err(Error::NotSupported {
+            what: "ALTER TABLE … ADD COLUMN … PRIMARY KEY".to_owned(),
+        });
+    }
+    let column_type =
+        storage_type(column.type_oid, column.type_modifier).ok_or_else(|| Error::Internal {
+            what: format!("no storage type for column {}", column.name),
+        })?;
+    let fill = match &column.default {
+        Some(text) => crate::plain::constant_value(target, &table, text, column_type)?,
+        None => rusts_storage::Value::Null,
+    };
+    if column.not_null && rows > 0 && fill == rusts_storage::Value::Null {
+        return Err(Error::ColumnContainsNulls {
+            table,
+            column: column.name,
+        });
+    }
+    let position = definition.columns.len();
+    changes.push(TableChange::AddColumn {
+        id,
+        column: TableColumn {
+            name: column.name.clone(),
+            column_type,
+        },
+        fill,
+    });
+    if unique {
+        let key = Key {
+            name: format!("{table}_{}_key", column.name),
+            columns: vec![position],
+        };
+        changes.push(TableChange::AddUnique {
+            id,
+            key: UniqueKey {
+                name: key.name.clone(),
+                columns: key.columns.clone(),
+            },
+        });
+        definition.unique.push(key);
+    }
+    definition.columns.push(column);
+    Ok(())
+}
+
+/// Removes the column at `position` and the keys over it, renumbering later positions.
+fn drop_column(
+    definition: &mut TableDefinition,
+    id: TableId,
+    position: usize,
+    changes: &mut Vec<TableChange>,
+) {
+    let uses = |key: &Key| key.columns.contains(&position);
+    for key in definition.primary_key.iter().chain(&definition.unique) {
+        if uses(key) {
+            changes.push(TableChange::DropUnique {
+                id,
+                name: key.name.clone(),
+            });
+        }
+    }
+    if definition.primary_key.as_ref().is_some_and(uses) {
+        definition.primary_key = None;
+    }
+    definition.unique.retain(|key| !uses(key));
+    definition.columns.remove(position);
+    for key in definition
+        .primary_key
+        .iter_mut()
+        .chain(&mut definition.unique)
+    {
+        for column in &mut key.columns {
+            if *column > position {
+                *column -= 1;
+            }
+        }
+    }
+    changes.push(TableChange::DropColumn { id, position });
 }
