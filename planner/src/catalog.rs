@@ -85,15 +85,7 @@ pub(crate) struct MeasurementSchema {
 #[async_trait]
 impl SchemaProvider for MeasurementSchema {
     fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .storage
-            .measurements()
-            .into_iter()
-            .filter_map(|name| {
-                let (database, measurement) = name.split_once(DATABASE_SEPARATOR)?;
-                (database == self.database).then(|| measurement.to_owned())
-            })
-            .collect();
+        let mut names = measurements_of(&self.storage, &self.database);
         if let Ok(catalog) = self.catalog.current(&self.storage) {
             names.extend(catalog.tables_of(&self.database).map(|t| t.name.clone()));
         }
@@ -137,4 +129,16 @@ impl SchemaProvider for MeasurementSchema {
             "cannot register table {name}: tables are created by writing to them"
         )))
     }
+}
+
+/// The names of the measurements of `database`, sorted.
+pub(crate) fn measurements_of(storage: &rusts_storage::Engine, database: &str) -> Vec<String> {
+    storage
+        .measurements()
+        .into_iter()
+        .filter_map(|name| {
+            let (owner, measurement) = name.split_once(DATABASE_SEPARATOR)?;
+            (owner == database).then(|| measurement.to_owned())
+        })
+        .collect()
 }

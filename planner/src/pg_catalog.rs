@@ -34,7 +34,7 @@ use datafusion::datasource::{MemTable, TableProvider};
 use rusts_catalog::pg_type::{BUILTIN_RANGES, BUILTIN_TYPES, PG_CATALOG_NAMESPACE, builtin_type};
 
 use crate::plain::CatalogHandle;
-use crate::{DATABASE_SEPARATOR, storage_name};
+use crate::storage_name;
 
 /// The schema's name.
 pub(crate) const PG_CATALOG_SCHEMA: &str = "pg_catalog";
@@ -133,15 +133,7 @@ impl PgCatalog {
             })
             .collect();
         let taken: BTreeSet<u32> = relations.iter().map(|relation| relation.oid).collect();
-        let names: Vec<String> = self
-            .storage
-            .measurements()
-            .into_iter()
-            .filter_map(|name| {
-                let (database, measurement) = name.split_once(DATABASE_SEPARATOR)?;
-                (database == self.database).then(|| measurement.to_owned())
-            })
-            .collect();
+        let names = crate::catalog::measurements_of(&self.storage, &self.database);
         let oids = relation_oids(&self.database, &names, &taken);
         relations.extend(names.into_iter().zip(oids).filter_map(|(name, oid)| {
             let storage_name = storage_name(&self.database, &name);
