@@ -43,21 +43,19 @@ impl Engine {
     /// unique key over existing duplicates, an unknown table).
     pub fn change_tables(&self, catalog: Vec<u8>, changes: Vec<TableChange>) -> Result<()> {
         self.check_open()?;
-        let mut state = self.shared.lock_for_write()?;
+        let state = self.shared.lock_for_write()?;
         state.tables.check_changes(&changes)?;
         let record = encode_tables(&catalog, &changes);
-        let sequence = self.shared.wal.append(&record)?;
-        apply_changes(&mut state.tables, catalog, changes)?;
-        self.shared.noted(&mut state, record.len())?;
-        drop(state);
-        self.shared.wal.commit(sequence)
+        self.shared.log_and_apply(state, &record, |tables| {
+            apply_changes(tables, catalog, changes)
+        })
     }
 
     /// Appends rows (each a value per column, in column order) to table `id`; all or none,
     /// after checking types and unique keys. Returns the ids given to the rows.
     pub fn insert_rows(&self, id: TableId, rows: Vec<Vec<Value>>) -> Result<Vec<RowId>> {
         self.check_open()?;
-        let mut state = self.shared.lock_for_write()?;
+        let state = self.shared.lock_for_write()?;
         let table = state
             .tables
             .table(id)
@@ -76,12 +74,11 @@ impl Engine {
         let first = table.next_row();
         let width = table.columns().len();
         let record = encode_insert(id, first, width, &rows);
-        let sequence = self.shared.wal.append(&record)?;
         let count = rows.len() as u64;
-        state.tables.table_mut(id)?.insert(first, rows);
-        self.shared.noted(&mut state, record.len())?;
-        drop(state);
-        self.shared.wal.commit(sequence)?;
+        self.shared.log_and_apply(state, &record, |tables| {
+            tables.table_mut(id)?.insert(first, rows);
+            Ok(())
+        })?;
         Ok((first.0..first.0 + count).map(RowId).collect())
     }
 
@@ -89,19 +86,18 @@ impl Engine {
     /// rows exist, the values fit, and unique keys hold. Returns how many rows changed.
     pub fn update_rows(&self, id: TableId, rows: Vec<(RowId, Vec<Value>)>) -> Result<u64> {
         self.check_open()?;
-        let mut state = self.shared.lock_for_write()?;
+        let state = self.shared.lock_for_write()?;
         let table = state
             .tables
             .table(id)
             .ok_or(Error::UnknownTable { table: id.0 })?;
         table.check_update(id, &rows)?;
         let record = encode_update(id, table.columns().len(), &rows);
-        let sequence = self.shared.wal.append(&record)?;
         let count = rows.len() as u64;
-        state.tables.table_mut(id)?.update(rows);
-        self.shared.noted(&mut state, record.len())?;
-        drop(state);
-        self.shared.wal.commit(sequence)?;
+        self.shared.log_and_apply(state, &record, |tables| {
+            tables.table_mut(id)?.update(rows);
+            Ok(())
+        })?;
         Ok(count)
     }
 
@@ -109,32 +105,31 @@ impl Engine {
     /// were removed.
     pub fn delete_rows(&self, id: TableId, rows: &[RowId]) -> Result<u64> {
         self.check_open()?;
-        let mut state = self.shared.lock_for_write()?;
+        let state = self.shared.lock_for_write()?;
         if state.tables.table(id).is_none() {
             return Err(Error::UnknownTable { table: id.0 });
         }
         let record = encode_delete(id, rows);
-        let sequence = self.shared.wal.append(&record)?;
-        let removed = state.tables.table_mut(id)?.delete(rows) as u64;
-        self.shared.noted(&mut state, record.len())?;
-        drop(state);
-        self.shared.wal.commit(sequence)?;
+        let mut removed = 0;
+        self.shared.log_and_apply(state, &record, |tables| {
+            removed = tables.table_mut(id)?.delete(rows) as u64;
+            Ok(())
+        })?;
         Ok(removed)
     }
 
     /// Removes every row of table `id`.
     pub fn truncate_table(&self, id: TableId) -> Result<()> {
         self.check_open()?;
-        let mut state = self.shared.lock_for_write()?;
+        let state = self.shared.lock_for_write()?;
         if state.tables.table(id).is_none() {
             return Err(Error::UnknownTable { table: id.0 });
         }
         let record = encode_truncate(id);
-        let sequence = self.shared.wal.append(&record)?;
-        state.tables.table_mut(id)?.truncate();
-        self.shared.noted(&mut state, record.len())?;
-        drop(state);
-        self.shared.wal.commit(sequence)
+        self.shared.log_and_apply(state, &record, |tables| {
+            tables.table_mut(id)?.truncate();
+            Ok(())
+        })
     }
 }
 
@@ -147,6 +142,22 @@ fn apply_changes(tables: &mut Tables, catalog: Vec<u8>, changes: Vec<TableChange
 }
 
 impl Shared {
+    /// Appends `record` to the WAL, applies it to the tables with `apply` (checked
+    /// beforehand, so it cannot fail half way), marks the memtable, releases the lock and
+    /// waits for the record's durability.
+    fn log_and_apply(
+        &self,
+        mut state: parking_lot::MutexGuard<'_, State>,
+        record: &[u8],
+        apply: impl FnOnce(&mut Tables) -> Result<()>,
+    ) -> Result<()> {
+        let sequence = self.wal.append(record)?;
+        apply(&mut state.tables)?;
+        self.noted(&mut state, record.len())?;
+        drop(state);
+        self.wal.commit(sequence)
+    }
+
     /// After a table change: the memtable holds data (for the freeze triggers), and a full
     /// memtable is frozen as after a write.
     fn noted(&self, state: &mut State, record_bytes: usize) -> Result<()> {
