@@ -489,3 +489,66 @@ async fn plain_tables_survive_restart_and_crash() {
     drop(client);
     server.stop();
 }
+
+/// The databases `pg_database` lists.
+async fn database_names(client: &Client) -> Vec<Option<String>> {
+    simple_column(client, "SELECT datname FROM pg_database ORDER BY 1").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn databases_are_created_dropped_and_survive_restart_and_crash() {
+    let server = Server::start("");
+    let admin = connect(&server, "rusts").await;
+    admin
+        .batch_execute("CREATE DATABASE empty_one")
+        .await
+        .expect("create");
+    admin
+        .batch_execute("CREATE DATABASE doomed")
+        .await
+        .expect("create");
+    let doomed = connect(&server, "doomed").await;
+    doomed
+        .batch_execute(
+            "CREATE TABLE sites (id int PRIMARY KEY, name text); INSERT INTO sites VALUES (1, 'a')",
+        )
+        .await
+        .expect("plain table");
+    let (status, body) = post(&server.url("/write?db=doomed"), &[], LINES.as_bytes());
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = post(&server.url("/write?db=written"), &[], LINES.as_bytes());
+    assert_eq!(status, 204, "{body}");
+    let all = ["doomed", "empty_one", "rusts", "written"].map(|name| Some(name.to_owned()));
+    assert_eq!(database_names(&admin).await, all);
+    drop((admin, doomed));
+
+    // A clean restart keeps the database made without data.
+    let stopped = server.stop();
+    let server = Server::start_in(&stopped.data_dir, "");
+    let admin = connect(&server, "rusts").await;
+    assert_eq!(database_names(&admin).await, all);
+    admin
+        .batch_execute("DROP DATABASE doomed")
+        .await
+        .expect("drop");
+    let doomed = connect(&server, "doomed").await;
+    let error = doomed
+        .batch_execute("SELECT * FROM sites")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("42P01"), "{error:?}");
+    let error = doomed.batch_execute("SELECT * FROM cpu").await.unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("42P01"), "{error:?}");
+    drop((admin, doomed));
+
+    // After a crash the WAL replays both the creation and the drop.
+    let data_dir = server.data_dir.clone();
+    server.kill();
+    let server = Server::start_in(&data_dir, "");
+    let admin = connect(&server, "rusts").await;
+    let left = ["empty_one", "rusts", "written"].map(|name| Some(name.to_owned()));
+    assert_eq!(database_names(&admin).await, left);
+    let written = connect(&server, "written").await;
+    let count = simple_column(&written, "SELECT count(*) FROM cpu").await;
+    assert_eq!(count, [Some("4".to_owned())]);
+}

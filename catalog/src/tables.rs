@@ -18,6 +18,10 @@ pub struct Catalog {
     pub next_oid: u32,
     /// Plain tables of every database.
     pub tables: Vec<PlainTable>,
+    /// Databases made by `CREATE DATABASE` (others come into being with their first
+    /// write or table).
+    #[serde(default)]
+    pub databases: Vec<String>,
 }
 
 /// A plain table.

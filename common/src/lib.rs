@@ -32,6 +32,12 @@ pub enum ErrorKind {
     DuplicateObject,
     /// The table already exists (SQLSTATE 42P07, HTTP 409).
     DuplicateTable,
+    /// The database already exists (SQLSTATE 42P04, HTTP 409).
+    DuplicateDatabase,
+    /// The named database does not exist (SQLSTATE 3D000, HTTP 404).
+    UndefinedDatabase,
+    /// The object is in use and cannot be changed or dropped (SQLSTATE 55006, HTTP 409).
+    ObjectInUse,
     /// The table already has a column of that name (SQLSTATE 42701, HTTP 409).
     DuplicateColumn,
     /// A table definition is invalid: a column named twice, a misplaced `time` column

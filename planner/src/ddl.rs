@@ -44,8 +44,9 @@ pub fn handles(context: &SessionContext, statement: &Statement) -> bool {
         statement,
         Statement::CreateTable(_)
             | Statement::AlterTable(_)
+            | Statement::CreateDatabase { .. }
             | Statement::Drop {
-                object_type: ObjectType::Table,
+                object_type: ObjectType::Table | ObjectType::Database,
                 ..
             }
     )
@@ -85,6 +86,23 @@ pub fn execute(context: &SessionContext, statement: &Statement) -> Result<&'stat
             names,
             ..
         } => drop_tables(&target, names, *if_exists).map(|()| "DROP TABLE"),
+        Statement::CreateDatabase {
+            db_name,
+            if_not_exists,
+            ..
+        } => crate::database_ddl::create(&target, db_name, *if_not_exists)
+            .map(|()| "CREATE DATABASE"),
+        Statement::Drop {
+            object_type: ObjectType::Database,
+            if_exists,
+            names,
+            ..
+        } => {
+            for name in names {
+                crate::database_ddl::drop(&target, name, *if_exists)?;
+            }
+            Ok("DROP DATABASE")
+        }
         other => Err(Error::NotSupported {
             what: format!("statement {}", first_words(&other.to_string())),
         }),

@@ -22,6 +22,24 @@ pub enum Error {
         /// The table.
         table: String,
     },
+    /// `CREATE DATABASE` of a database that exists.
+    #[error("database \"{database}\" already exists")]
+    DatabaseExists {
+        /// The database.
+        database: String,
+    },
+    /// `DROP DATABASE` of a database that does not exist.
+    #[error("database \"{database}\" does not exist")]
+    UndefinedDatabase {
+        /// The database.
+        database: String,
+    },
+    /// An object that cannot be dropped while it is in use.
+    #[error("{reason}")]
+    ObjectInUse {
+        /// What is in use, and by what.
+        reason: String,
+    },
     /// The table does not exist (`DROP TABLE`, `ALTER TABLE` without `IF EXISTS`).
     #[error("table \"{table}\" does not exist")]
     UndefinedTable {
@@ -124,6 +142,9 @@ impl Error {
             Self::InvalidName { .. } => ErrorKind::InvalidValue,
             Self::InUse | Self::Internal { .. } => ErrorKind::Internal,
             Self::TableExists { .. } => ErrorKind::DuplicateTable,
+            Self::DatabaseExists { .. } => ErrorKind::DuplicateDatabase,
+            Self::UndefinedDatabase { .. } => ErrorKind::UndefinedDatabase,
+            Self::ObjectInUse { .. } => ErrorKind::ObjectInUse,
             Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
             Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
             Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,

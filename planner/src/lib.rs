@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod database_ddl;
 pub mod ddl;
 mod dml;
 mod error;
@@ -266,21 +267,13 @@ impl Engine {
         Ok((kept, kept_positions))
     }
 
-    /// Databases that have data, plus the default one, sorted.
+    /// Every database, sorted: the default one, those `CREATE DATABASE` made, and those
+    /// holding a measurement or a plain table.
     pub fn databases(&self) -> Vec<String> {
-        let mut databases: Vec<String> = self
-            .storage
-            .measurements()
-            .iter()
-            .filter_map(|name| {
-                name.split_once(DATABASE_SEPARATOR)
-                    .map(|(db, _)| db.to_owned())
-            })
-            .chain(std::iter::once(DEFAULT_DATABASE.to_owned()))
-            .collect();
-        databases.sort_unstable();
-        databases.dedup();
-        databases
+        match self.catalog.current(&self.storage) {
+            Ok(catalog) => database_ddl::databases(&self.storage, &catalog),
+            Err(_) => database_ddl::databases(&self.storage, &Default::default()),
+        }
     }
 
     /// Counters for monitoring.
@@ -356,7 +349,7 @@ pub fn storage_name(database: &str, measurement: &str) -> String {
     name
 }
 
-fn check_database_name(database: &str) -> Result<()> {
+pub(crate) fn check_database_name(database: &str) -> Result<()> {
     if database.is_empty() || database.contains(DATABASE_SEPARATOR) || database.len() > 255 {
         return Err(Error::InvalidName {
             what: "database",

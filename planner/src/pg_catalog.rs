@@ -13,7 +13,7 @@
 //! [`crate::pg_syntax`]). OIDs RusTs hands out stay below 2³¹, for clients that read them
 //! into a signed 32-bit integer.
 //!
-//! Today: `pg_type`, `pg_range`, `pg_namespace`, `pg_class` and `pg_attribute`.
+//! Today: `pg_type`, `pg_range`, `pg_namespace`, `pg_class`, `pg_attribute` and `pg_database`.
 //!
 //! Relation OIDs are derived from the database and table names (a hash, probed past collisions
 //! in name order), so they are the same across restarts and sessions while the set of tables
@@ -60,6 +60,7 @@ const CHAR_KEY: &str = "pg.char";
 const TABLES: &[&str] = &[
     "pg_attribute",
     "pg_class",
+    "pg_database",
     "pg_namespace",
     "pg_range",
     "pg_type",
@@ -99,10 +100,20 @@ impl PgCatalog {
             "pg_namespace" => pg_namespace()?,
             "pg_class" => pg_class(&self.relations()?)?,
             "pg_attribute" => pg_attribute(&self.relations()?)?,
+            "pg_database" => pg_database(&self.databases()?)?,
             _ => return Ok(None),
         };
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
         Ok(Some(Arc::new(table)))
+    }
+
+    /// Every database, in name order.
+    fn databases(&self) -> Result<Vec<String>> {
+        let catalog = self
+            .catalog
+            .current(&self.storage)
+            .map_err(|error| datafusion::error::DataFusionError::External(Box::new(error)))?;
+        Ok(crate::database_ddl::databases(&self.storage, &catalog))
     }
 
     /// The plain tables and measurements of the database with their OIDs, in name order.
@@ -386,6 +397,38 @@ fn pg_namespace() -> Result<RecordBatch> {
         .finish()
 }
 
+/// `pg_database`: every database, UTF8 with the C locale (RusTs compares text bytewise).
+/// OIDs are a hash of the name, as measurements' are, so they are stable across restarts.
+fn pg_database(databases: &[String]) -> Result<RecordBatch> {
+    let oids = relation_oids("", databases, &BTreeSet::new());
+    let rows = databases.len();
+    /// `pg_encoding_to_char(6)` is `UTF8`.
+    const UTF8_ENCODING: i32 = 6;
+    /// `pg_default`, the default tablespace.
+    const DEFAULT_TABLESPACE: u32 = 1663;
+    Columns::default()
+        .oid("oid", oids)
+        .text("datname", databases)
+        .oid("datdba", databases.iter().map(|_| BOOTSTRAP_SUPERUSER))
+        .int4("encoding", databases.iter().map(|_| UTF8_ENCODING))
+        .char("datlocprovider", databases.iter().map(|_| 'c'))
+        .bool("datistemplate", databases.iter().map(|_| false))
+        .bool("datallowconn", databases.iter().map(|_| true))
+        .int4("datconnlimit", databases.iter().map(|_| -1))
+        .int4("datfrozenxid", databases.iter().map(|_| 0))
+        .int4("datminmxid", databases.iter().map(|_| 1))
+        .oid(
+            "dattablespace",
+            databases.iter().map(|_| DEFAULT_TABLESPACE),
+        )
+        .text("datcollate", databases.iter().map(|_| "C"))
+        .text("datctype", databases.iter().map(|_| "C"))
+        .null_text("daticulocale", rows)
+        .null_text("datcollversion", rows)
+        .null_text("datacl", rows)
+        .finish()
+}
+
 fn pg_class(relations: &[Relation]) -> Result<RecordBatch> {
     let rows = relations.len();
     let count = |relation: &Relation| i16::try_from(relation.columns.len()).unwrap_or(i16::MAX);
@@ -562,6 +605,10 @@ mod tests {
                 "rngtypid,rngsubtype,rngmultitypid,rngcollation,rngsubopc,rngcanonical,rngsubdiff",
             ),
             (pg_namespace(), "oid,nspname,nspowner,nspacl"),
+            (
+                pg_database(&[]),
+                "oid,datname,datdba,encoding,datlocprovider,datistemplate,datallowconn,datconnlimit,datfrozenxid,datminmxid,dattablespace,datcollate,datctype,daticulocale,datcollversion,datacl",
+            ),
             (
                 pg_class(&[]),
                 "oid,relname,relnamespace,reltype,reloftype,relowner,relam,relfilenode,reltablespace,relpages,reltuples,relallvisible,reltoastrelid,relhasindex,relisshared,relpersistence,relkind,relnatts,relchecks,relhasrules,relhastriggers,relhassubclass,relrowsecurity,relforcerowsecurity,relispopulated,relreplident,relispartition,relrewrite,relfrozenxid,relminmxid,relacl,reloptions,relpartbound",

@@ -1,5 +1,9 @@
-//! `rusts_sql`: the statements RusTs understands beyond what DataFusion plans (DDL with tags,
-//! continuous aggregates, retention policies, `SET`/`SHOW`, transaction no-ops, `COPY`).
+//! `rusts_sql`: the statements RusTs understands beyond what DataFusion's parser reads.
 //!
-//! Empty until the Postgres wire issue: it will parse with the `sqlparser` version DataFusion
-//! re-exports, never a second one.
+//! It parses with the `sqlparser` version DataFusion re-exports, never a second one, so what
+//! it returns is the AST the planner takes.
+#![forbid(unsafe_code)]
+
+mod database;
+
+pub use database::parse_drop_database;

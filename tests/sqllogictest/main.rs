@@ -9,6 +9,12 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+// The corpus runner's parsing and result rendering, for their unit tests (the runner itself,
+// `corpus/main.rs`, is a test without libtest's harness).
+#[path = "corpus/result.rs"]
+mod result;
+#[path = "corpus/script.rs"]
+mod script;
 
 use std::path::{Path, PathBuf};
 

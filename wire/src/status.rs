@@ -14,9 +14,13 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::DatatypeMismatch
         | ErrorKind::UndefinedColumn
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
-        ErrorKind::UndefinedTable | ErrorKind::UndefinedObject => StatusCode::NOT_FOUND,
+        ErrorKind::UndefinedTable | ErrorKind::UndefinedObject | ErrorKind::UndefinedDatabase => {
+            StatusCode::NOT_FOUND
+        }
         ErrorKind::DuplicateObject
         | ErrorKind::DuplicateTable
+        | ErrorKind::DuplicateDatabase
+        | ErrorKind::ObjectInUse
         | ErrorKind::DuplicateColumn
         | ErrorKind::UniqueViolation => StatusCode::CONFLICT,
         ErrorKind::NotSupported => StatusCode::NOT_IMPLEMENTED,
@@ -45,6 +49,9 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::NotNullViolation => "23502",
         ErrorKind::CardinalityViolation => "21000",
         ErrorKind::DuplicateTable => "42P07",
+        ErrorKind::DuplicateDatabase => "42P04",
+        ErrorKind::UndefinedDatabase => "3D000",
+        ErrorKind::ObjectInUse => "55006",
         ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",
         ErrorKind::NotSupported => "0A000",

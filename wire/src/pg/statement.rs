@@ -36,7 +36,18 @@ pub(crate) fn parse_statements(sql: &str) -> Result<Vec<DFStatement>> {
         });
     }
     let dialect = PostgreSqlDialect {};
-    if starts_with_copy(sql) {
+    if starts_with_keyword(sql, "drop")
+        && let Some(statement) = rusts_sql::parse_drop_database(sql)
+    {
+        let statement = statement.map_err(|error| {
+            Error::Query(datafusion::error::DataFusionError::SQL(
+                Box::new(error),
+                None,
+            ))
+        })?;
+        return Ok(vec![DFStatement::Statement(Box::new(statement))]);
+    }
+    if starts_with_keyword(sql, "copy") {
         // DataFusion's parser reads COPY as its own `COPY … TO 'file'`; Postgres's COPY
         // (FROM STDIN, TO STDOUT, options) is sqlparser's.
         let statements = Parser::new(&dialect)
@@ -74,8 +85,8 @@ pub(crate) fn parse_statements(sql: &str) -> Result<Vec<DFStatement>> {
     Ok(statements.into())
 }
 
-/// Whether `sql` begins with the COPY keyword (after blanks and `--` comments).
-fn starts_with_copy(sql: &str) -> bool {
+/// Whether `sql` begins with `keyword` (lower case; after blanks and `--` comments).
+fn starts_with_keyword(sql: &str, keyword: &str) -> bool {
     let mut rest = sql.trim_start();
     while let Some(comment) = rest.strip_prefix("--") {
         rest = comment
@@ -83,9 +94,9 @@ fn starts_with_copy(sql: &str) -> bool {
             .map_or("", |(_, after)| after)
             .trim_start();
     }
-    rest.get(..4)
-        .is_some_and(|word| word.eq_ignore_ascii_case("copy"))
-        && !rest[4..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    rest.get(..keyword.len())
+        .is_some_and(|word| word.eq_ignore_ascii_case(keyword))
+        && !rest[keyword.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
 }
 
 /// How a DataFusion statement completes, which decides its `CommandComplete` tag.
