@@ -39,6 +39,21 @@ pub struct PlainTable {
     pub primary_key: Option<Key>,
     /// Its unique constraints.
     pub unique: Vec<Key>,
+    /// Indexes made by `CREATE INDEX` (those of constraints are not listed here).
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+}
+
+/// An index made by `CREATE [UNIQUE] INDEX`. A unique one is enforced as the storage
+/// engine's unique key of the same name; the planner does not use indexes to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// Its name, unique among the database's relations.
+    pub name: String,
+    /// Positions of its columns.
+    pub columns: Vec<usize>,
+    /// `UNIQUE`.
+    pub unique: bool,
 }
 
 /// A column of a plain table.
@@ -101,6 +116,20 @@ impl Catalog {
             .find(|table| table.database == database && table.name == name)
     }
 
+    /// The table of `database` with index `name`, and the index's position in it.
+    pub fn index(&self, database: &str, name: &str) -> Option<(usize, usize)> {
+        self.tables
+            .iter()
+            .enumerate()
+            .find_map(|(table, definition)| {
+                let index = definition
+                    .indexes
+                    .iter()
+                    .position(|index| index.name == name)?;
+                (definition.database == database).then_some((table, index))
+            })
+    }
+
     /// The plain tables of `database`.
     pub fn tables_of<'a>(&'a self, database: &'a str) -> impl Iterator<Item = &'a PlainTable> {
         self.tables
@@ -144,9 +173,16 @@ mod tests {
                 columns: vec![0],
             }),
             unique: Vec::new(),
+            indexes: vec![Index {
+                name: "devices_id_idx".to_owned(),
+                columns: vec![0],
+                unique: false,
+            }],
         });
         let restored = Catalog::from_bytes(&catalog.to_bytes()).unwrap();
         assert_eq!(restored, catalog);
+        assert_eq!(restored.index("rusts", "devices_id_idx"), Some((0, 0)));
+        assert_eq!(restored.index("other", "devices_id_idx"), None);
         assert_eq!(
             restored.table("rusts", "devices").map(|t| t.oid),
             Some(second)

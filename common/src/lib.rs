@@ -38,6 +38,8 @@ pub enum ErrorKind {
     UndefinedDatabase,
     /// The object is in use and cannot be changed or dropped (SQLSTATE 55006, HTTP 409).
     ObjectInUse,
+    /// Other objects depend on the object (SQLSTATE 2BP01, HTTP 409).
+    DependentObjectsStillExist,
     /// The table already has a column of that name (SQLSTATE 42701, HTTP 409).
     DuplicateColumn,
     /// A table definition is invalid: a column named twice, a misplaced `time` column

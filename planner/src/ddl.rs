@@ -45,8 +45,9 @@ pub fn handles(context: &SessionContext, statement: &Statement) -> bool {
         Statement::CreateTable(_)
             | Statement::AlterTable(_)
             | Statement::CreateDatabase { .. }
+            | Statement::CreateIndex(_)
             | Statement::Drop {
-                object_type: ObjectType::Table | ObjectType::Database,
+                object_type: ObjectType::Table | ObjectType::Database | ObjectType::Index,
                 ..
             }
     )
@@ -86,6 +87,15 @@ pub fn execute(context: &SessionContext, statement: &Statement) -> Result<&'stat
             names,
             ..
         } => drop_tables(&target, names, *if_exists).map(|()| "DROP TABLE"),
+        Statement::CreateIndex(create) => {
+            crate::index_ddl::create(&target, create).map(|()| "CREATE INDEX")
+        }
+        Statement::Drop {
+            object_type: ObjectType::Index,
+            if_exists,
+            names,
+            ..
+        } => crate::index_ddl::drop(&target, names, *if_exists).map(|()| "DROP INDEX"),
         Statement::CreateDatabase {
             db_name,
             if_not_exists,
@@ -361,7 +371,7 @@ fn drop_tables(target: &SessionTarget, names: &[ObjectName], if_exists: bool) ->
 }
 
 /// `t`, `public.t` or `<database>.public.t`, with Postgres identifier case rules.
-fn table_name(target: &SessionTarget, name: &ObjectName) -> Result<String> {
+pub(crate) fn table_name(target: &SessionTarget, name: &ObjectName) -> Result<String> {
     let parts: Vec<String> = name
         .0
         .iter()

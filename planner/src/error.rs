@@ -34,6 +34,12 @@ pub enum Error {
         /// The database.
         database: String,
     },
+    /// An object others depend on (`DROP INDEX` of a constraint's index).
+    #[error("{reason}")]
+    DependentObjects {
+        /// What depends on it.
+        reason: String,
+    },
     /// An object that cannot be dropped while it is in use.
     #[error("{reason}")]
     ObjectInUse {
@@ -145,6 +151,7 @@ impl Error {
             Self::DatabaseExists { .. } => ErrorKind::DuplicateDatabase,
             Self::UndefinedDatabase { .. } => ErrorKind::UndefinedDatabase,
             Self::ObjectInUse { .. } => ErrorKind::ObjectInUse,
+            Self::DependentObjects { .. } => ErrorKind::DependentObjectsStillExist,
             Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
             Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
             Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,

@@ -13,6 +13,7 @@ pub mod ddl;
 mod dml;
 mod error;
 mod functions;
+mod index_ddl;
 mod latest;
 mod pg_catalog;
 mod pg_functions;

@@ -17,6 +17,11 @@
 //!   ALL …) SELECT oid FROM b ORDER BY depth DESC LIMIT 1)`, which DataFusion cannot
 //!   decorrelate, is `rusts_domain_base_type(x)`, which walks the same chain.
 //!
+//! - a select list may repeat an output name (`SELECT 5 AS c, 42 AS c`, `SELECT 1, 1`), as
+//!   PostgreSQL allows and DataFusion does not: a repeated item gets an internal alias
+//!   ([`unique_output_names`]). The wire names columns from the statement as written, so
+//!   clients still see the repeated name.
+//!
 //! Anything else is left as written, so DataFusion reports what it cannot do.
 
 use std::collections::HashSet;
@@ -77,6 +82,11 @@ struct Rewriter {
 impl VisitorMut for Rewriter {
     type Break = Error;
 
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+        unique_output_names(&mut query.body);
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<Error> {
         if let [ObjectNamePart::Identifier(name)] = relation.0.as_slice()
             && pg_catalog::is_table(&name.value)
@@ -105,6 +115,56 @@ impl VisitorMut for Rewriter {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// Gives each select item that repeats an earlier item's output name an alias of its own,
+/// `__rusts_column_<position>`, in every `SELECT` of a query body (both sides of a set
+/// operation). Names compare as DataFusion would make them collide: aliases and column
+/// references by their (folded) name, scalar subqueries all alike, other expressions by text.
+fn unique_output_names(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            let mut seen = HashSet::new();
+            for (position, item) in select.projection.iter_mut().enumerate() {
+                let name = match &*item {
+                    SelectItem::ExprWithAlias { alias, .. } => fold(alias),
+                    SelectItem::UnnamedExpr(Expr::Identifier(ident)) => fold(ident),
+                    SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+                        parts.last().map(fold).unwrap_or_default()
+                    }
+                    SelectItem::UnnamedExpr(Expr::Subquery(_)) => "(<subquery>)".to_owned(),
+                    SelectItem::UnnamedExpr(expr) => expr.to_string(),
+                    _ => continue,
+                };
+                if seen.insert(name) {
+                    continue;
+                }
+                let alias = Ident::new(format!("__rusts_column_{}", position + 1));
+                match item {
+                    SelectItem::ExprWithAlias { alias: named, .. } => *named = alias,
+                    SelectItem::UnnamedExpr(expr) => {
+                        let expr = std::mem::replace(expr, Expr::value(Value::Null));
+                        *item = SelectItem::ExprWithAlias { expr, alias };
+                    }
+                    _ => {}
+                }
+            }
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            unique_output_names(left);
+            unique_output_names(right);
+        }
+        SetExpr::Query(query) => unique_output_names(&mut query.body),
+        _ => {}
+    }
+}
+
+/// An identifier as it resolves: unquoted ones fold to lower case.
+fn fold(ident: &Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_lowercase(),
     }
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn create(target: &SessionTarget, table: &str, create: &CreateTable) 
             columns,
             primary_key,
             unique,
+            indexes: Vec::new(),
         });
         let change = TableChange::Create {
             id: TableId(u64::from(oid)),
@@ -518,7 +519,8 @@ fn add_column(
     Ok(())
 }
 
-/// Removes the column at `position` and the keys over it, renumbering later positions.
+/// Removes the column at `position` and the keys and indexes over it (as PostgreSQL drops
+/// them), renumbering later positions.
 fn drop_column(
     definition: &mut TableDefinition,
     id: TableId,
@@ -538,6 +540,24 @@ fn drop_column(
         definition.primary_key = None;
     }
     definition.unique.retain(|key| !uses(key));
+    for index in &definition.indexes {
+        if index.unique && index.columns.contains(&position) {
+            changes.push(TableChange::DropUnique {
+                id,
+                name: index.name.clone(),
+            });
+        }
+    }
+    definition
+        .indexes
+        .retain(|index| !index.columns.contains(&position));
+    for index in &mut definition.indexes {
+        for column in &mut index.columns {
+            if *column > position {
+                *column -= 1;
+            }
+        }
+    }
     definition.columns.remove(position);
     for key in definition
         .primary_key

@@ -21,6 +21,7 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::DuplicateTable
         | ErrorKind::DuplicateDatabase
         | ErrorKind::ObjectInUse
+        | ErrorKind::DependentObjectsStillExist
         | ErrorKind::DuplicateColumn
         | ErrorKind::UniqueViolation => StatusCode::CONFLICT,
         ErrorKind::NotSupported => StatusCode::NOT_IMPLEMENTED,
@@ -52,6 +53,7 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::DuplicateDatabase => "42P04",
         ErrorKind::UndefinedDatabase => "3D000",
         ErrorKind::ObjectInUse => "55006",
+        ErrorKind::DependentObjectsStillExist => "2BP01",
         ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",
         ErrorKind::NotSupported => "0A000",
