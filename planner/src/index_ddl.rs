@@ -7,7 +7,7 @@
 //! relations' namespace, as in PostgreSQL.
 
 use datafusion::sql::sqlparser::ast::{CreateIndex, Expr, ObjectName};
-use rusts_catalog::tables::{Catalog, Index};
+use rusts_catalog::tables::{Catalog, Index, PlainTable};
 use rusts_storage::{TableChange, TableId, UniqueKey};
 
 use crate::ddl::{SessionTarget, normalize, table_name};
@@ -47,24 +47,7 @@ pub(crate) fn create(target: &SessionTarget, create: &CreateIndex) -> Result<()>
                 table: table.clone(),
             })?;
         let definition = &catalog.tables[position];
-        let mut columns = Vec::with_capacity(create.columns.len());
-        for column in &create.columns {
-            let name = match &column.column.expr {
-                Expr::Identifier(ident) => normalize(ident),
-                other => {
-                    return Err(Error::NotSupported {
-                        what: format!("an index on the expression {other}"),
-                    });
-                }
-            };
-            let at = definition
-                .column(&name)
-                .ok_or_else(|| Error::UndefinedColumn {
-                    table: table.clone(),
-                    column: name.clone(),
-                })?;
-            columns.push(at);
-        }
+        let columns = index_columns(definition, create)?;
         let name = match &requested {
             Some(name) if relation_exists(target, catalog, name) => {
                 return if create.if_not_exists {
@@ -96,6 +79,30 @@ pub(crate) fn create(target: &SessionTarget, create: &CreateIndex) -> Result<()>
         });
         Ok((changes, ()))
     })
+}
+
+/// The positions of the columns `create` indexes; only plain column names are taken.
+fn index_columns(definition: &PlainTable, create: &CreateIndex) -> Result<Vec<usize>> {
+    create
+        .columns
+        .iter()
+        .map(|column| {
+            let name = match &column.column.expr {
+                Expr::Identifier(ident) => normalize(ident),
+                other => {
+                    return Err(Error::NotSupported {
+                        what: format!("an index on the expression {other}"),
+                    });
+                }
+            };
+            definition
+                .column(&name)
+                .ok_or_else(|| Error::UndefinedColumn {
+                    table: definition.name.clone(),
+                    column: name,
+                })
+        })
+        .collect()
 }
 
 /// PostgreSQL's name for an unnamed index: `<table>_<columns>_idx`, then `…_idx1`, `…_idx2`
