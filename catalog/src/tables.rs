@@ -116,6 +116,13 @@ impl Catalog {
             .find(|table| table.database == database && table.name == name)
     }
 
+    /// The position in `tables` of the plain table `name` of `database`.
+    pub fn table_position(&self, database: &str, name: &str) -> Option<usize> {
+        self.tables
+            .iter()
+            .position(|table| table.database == database && table.name == name)
+    }
+
     /// The table of `database` with index `name`, and the index's position in it.
     pub fn index(&self, database: &str, name: &str) -> Option<(usize, usize)> {
         self.tables

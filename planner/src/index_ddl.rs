@@ -40,9 +40,7 @@ pub(crate) fn create(target: &SessionTarget, create: &CreateIndex) -> Result<()>
         .transpose()?;
     target.catalog.change(&target.storage, |catalog| {
         let position = catalog
-            .tables
-            .iter()
-            .position(|t| t.database == target.database && t.name == table)
+            .table_position(&target.database, &table)
             .ok_or_else(|| Error::UndefinedTable {
                 table: table.clone(),
             })?;

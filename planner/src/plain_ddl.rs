@@ -148,11 +148,7 @@ fn definition(table: &str, create: &CreateTable) -> Result<(Vec<Column>, Option<
 /// Drops the plain table `table` of the session's database; `false` when there is none.
 pub(crate) fn drop(target: &SessionTarget, table: &str) -> Result<bool> {
     target.catalog.change(&target.storage, |catalog| {
-        let Some(position) = catalog
-            .tables
-            .iter()
-            .position(|t| t.database == target.database && t.name == table)
-        else {
+        let Some(position) = catalog.table_position(&target.database, table) else {
             return Ok((Vec::new(), false));
         };
         let removed = catalog.tables.remove(position);
@@ -317,9 +313,7 @@ pub(crate) fn alter(
 ) -> Result<()> {
     target.catalog.change(&target.storage, |catalog| {
         let position = catalog
-            .tables
-            .iter()
-            .position(|t| t.database == target.database && t.name == table)
+            .table_position(&target.database, &table)
             .ok_or_else(|| Error::UndefinedTable {
                 table: table.to_owned(),
             })?;

@@ -80,12 +80,11 @@ pub(crate) fn steps(name: &str, text: &str) -> Result<Vec<Step>, String> {
                     StatementExpect::Ok | StatementExpect::Count(_) => Expect::Ok,
                     StatementExpect::Error(_) => Expect::Error,
                 };
-                let runs = !halted && pending.drain(..).all(|c| holds(&c));
                 steps.push(Step {
                     line: loc.line(),
                     sql,
                     expect,
-                    runs,
+                    runs: runs(halted, &mut pending),
                 });
             }
             Record::Query {
@@ -115,18 +114,23 @@ pub(crate) fn steps(name: &str, text: &str) -> Result<Vec<Step>, String> {
                         hash_threshold,
                     },
                 };
-                let runs = !halted && pending.drain(..).all(|c| holds(&c));
                 steps.push(Step {
                     line: loc.line(),
                     sql,
                     expect,
-                    runs,
+                    runs: runs(halted, &mut pending),
                 });
             }
             _ => {}
         }
     }
     Ok(steps)
+}
+
+/// Whether the record the `pending` conditions precede runs; the conditions are used up.
+fn runs(halted: bool, pending: &mut Vec<Condition>) -> bool {
+    let conditions_hold = pending.drain(..).all(|c| holds(&c));
+    !halted && conditions_hold
 }
 
 /// Whether a condition lets this runner run the record it precedes.
