@@ -313,7 +313,7 @@ pub(crate) fn alter(
 ) -> Result<()> {
     target.catalog.change(&target.storage, |catalog| {
         let position = catalog
-            .table_position(&target.database, &table)
+            .table_position(&target.database, table)
             .ok_or_else(|| Error::UndefinedTable {
                 table: table.to_owned(),
             })?;
