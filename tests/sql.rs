@@ -490,6 +490,87 @@ async fn plain_tables_survive_restart_and_crash() {
     server.stop();
 }
 
+/// Views are kept in the catalog through the WAL: they survive a clean restart and a
+/// SIGKILL, and a view replaced by another session is read as replaced at once, even by a
+/// query text whose plan would otherwise be reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_survive_restart_and_crash_and_are_never_read_stale() {
+    let server = Server::start("");
+    let (status, body) = post(&server.url("/write?db=rusts"), &[], LINES.as_bytes());
+    assert_eq!(status, 204, "{body}");
+    let client = connect(&server, "rusts").await;
+    client
+        .batch_execute(
+            "CREATE TABLE sites (region text PRIMARY KEY, name text);
+             INSERT INTO sites VALUES ('eu', 'Europe'), ('us', 'Americas');
+             CREATE VIEW usage_by_site AS
+                 SELECT name, sum(usage) AS total FROM cpu JOIN sites USING (region) GROUP BY name;
+             CREATE VIEW hosts AS SELECT DISTINCT host FROM cpu;",
+        )
+        .await
+        .expect("create the views");
+    let by_site = "SELECT name || ' ' || total::text FROM usage_by_site ORDER BY name";
+    let want = [
+        Some("Americas 30.5".to_owned()),
+        Some("Europe 42.5".to_owned()),
+    ];
+    assert_eq!(simple_column(&client, by_site).await, want);
+    let count = "SELECT count(*)::text FROM hosts";
+    assert_eq!(simple_column(&client, count).await, [Some("3".to_owned())]);
+    // Another session replaces the view; the first sees the new query on its next run.
+    let other = connect(&server, "rusts").await;
+    other
+        .batch_execute(
+            "CREATE OR REPLACE VIEW hosts AS SELECT DISTINCT host FROM cpu WHERE region = 'eu'",
+        )
+        .await
+        .expect("replace");
+    assert_eq!(simple_column(&client, count).await, [Some("2".to_owned())]);
+    drop((client, other));
+    let stopped = server.stop();
+
+    let server = Server::start_in(&stopped.data_dir, "");
+    let client = connect(&server, "rusts").await;
+    assert_eq!(
+        simple_column(&client, by_site).await,
+        want,
+        "after a restart"
+    );
+    assert_eq!(simple_column(&client, count).await, [Some("2".to_owned())]);
+    // Changes after the restart live only in the WAL when the server is killed.
+    client
+        .batch_execute(
+            "DROP VIEW hosts; CREATE VIEW eu_hosts (h) AS SELECT host FROM cpu WHERE region = 'eu'",
+        )
+        .await
+        .expect("drop and create");
+    drop(client);
+    server.kill();
+
+    let server = Server::start_in(&stopped.data_dir, "");
+    let client = connect(&server, "rusts").await;
+    assert_eq!(simple_column(&client, by_site).await, want, "after SIGKILL");
+    let views = simple_column(&client, "SELECT viewname FROM pg_views ORDER BY 1").await;
+    assert_eq!(
+        views,
+        [
+            Some("eu_hosts".to_owned()),
+            Some("usage_by_site".to_owned())
+        ]
+    );
+    let hosts = simple_column(&client, "SELECT h FROM eu_hosts ORDER BY h").await;
+    assert_eq!(
+        hosts,
+        [
+            Some("a".to_owned()),
+            Some("a".to_owned()),
+            Some("b".to_owned())
+        ]
+    );
+    drop(client);
+    server.stop();
+}
+
 /// The databases `pg_database` lists.
 async fn database_names(client: &Client) -> Vec<Option<String>> {
     simple_column(client, "SELECT datname FROM pg_database ORDER BY 1").await

@@ -22,6 +22,40 @@ pub struct Catalog {
     /// write or table).
     #[serde(default)]
     pub databases: Vec<String>,
+    /// Views of every database.
+    #[serde(default)]
+    pub views: Vec<View>,
+}
+
+/// A view: a stored query that statements naming it read as a subquery.
+///
+/// Its columns are fixed when it is created, as in PostgreSQL: a `SELECT *` view keeps the
+/// columns the tables had then (by name), whatever columns they gain later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    /// Its OID (a relation OID, as a table's).
+    pub oid: u32,
+    /// The database it belongs to.
+    pub database: String,
+    /// Its name in schema `public`.
+    pub name: String,
+    /// The query's SQL text, each unnamed select item given its output name as an alias.
+    pub query: String,
+    /// Its columns, in order.
+    pub columns: Vec<ViewColumn>,
+    /// The relations of its database (tables, measurements, views) the query names.
+    pub depends_on: Vec<String>,
+}
+
+/// A column of a view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    /// Its name in the view.
+    pub name: String,
+    /// The name of the query's output column it shows.
+    pub source: String,
+    /// Its Arrow type when the view was created, as `DataType`'s display form.
+    pub data_type: String,
 }
 
 /// A plain table.
@@ -102,7 +136,10 @@ impl Catalog {
     /// A new OID: never one handed out before, nor one `taken` reports in use elsewhere.
     pub fn allocate_oid(&mut self, taken: impl Fn(u32) -> bool) -> u32 {
         let mut oid = self.next_oid.max(FIRST_USER_OID);
-        while taken(oid) || self.tables.iter().any(|table| table.oid == oid) {
+        while taken(oid)
+            || self.tables.iter().any(|table| table.oid == oid)
+            || self.views.iter().any(|view| view.oid == oid)
+        {
             oid = oid.checked_add(1).unwrap_or(FIRST_USER_OID);
         }
         self.next_oid = oid + 1;
@@ -135,6 +172,39 @@ impl Catalog {
                     .position(|index| index.name == name)?;
                 (definition.database == database).then_some((table, index))
             })
+    }
+
+    /// The view `name` of `database`.
+    pub fn view(&self, database: &str, name: &str) -> Option<&View> {
+        self.views
+            .iter()
+            .find(|view| view.database == database && view.name == name)
+    }
+
+    /// The views of `database`.
+    pub fn views_of<'a>(&'a self, database: &'a str) -> impl Iterator<Item = &'a View> {
+        self.views
+            .iter()
+            .filter(move |view| view.database == database)
+    }
+
+    /// The views of `database` that depend on any of `names`, directly or through other
+    /// views, each once (not those among `names`).
+    pub fn dependent_views(&self, database: &str, names: &[String]) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut frontier: Vec<String> = names.to_vec();
+        while let Some(name) = frontier.pop() {
+            for view in self.views_of(database) {
+                if view.depends_on.contains(&name)
+                    && !found.contains(&view.name)
+                    && !names.contains(&view.name)
+                {
+                    found.push(view.name.clone());
+                    frontier.push(view.name.clone());
+                }
+            }
+        }
+        found
     }
 
     /// The plain tables of `database`.
@@ -196,5 +266,61 @@ mod tests {
         );
         assert!(restored.table("other", "devices").is_none());
         assert!(Catalog::from_bytes(b"{not json").is_err());
+    }
+
+    fn view(name: &str, depends_on: &[&str]) -> View {
+        View {
+            oid: 0,
+            database: "rusts".to_owned(),
+            name: name.to_owned(),
+            query: "SELECT 1".to_owned(),
+            columns: Vec::new(),
+            depends_on: depends_on.iter().map(|&name| name.to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn dependent_views_are_found_through_other_views_once() {
+        let mut catalog = Catalog {
+            views: vec![
+                view("a", &["t"]),
+                view("b", &["a", "t"]),
+                view("c", &["b"]),
+                view("d", &["u"]),
+            ],
+            ..Catalog::default()
+        };
+        let mut other = view("a2", &["t"]);
+        other.database = "other".to_owned();
+        catalog.views.push(other);
+        let mut found = catalog.dependent_views("rusts", &["t".to_owned()]);
+        found.sort();
+        assert_eq!(found, ["a", "b", "c"]);
+        assert_eq!(catalog.dependent_views("rusts", &["b".to_owned()]), ["c"]);
+        let found = catalog.dependent_views("rusts", &["a".to_owned(), "b".to_owned()]);
+        assert_eq!(
+            found,
+            ["c"],
+            "views being dropped together are not dependents"
+        );
+        assert!(
+            catalog
+                .dependent_views("rusts", &["c".to_owned()])
+                .is_empty()
+        );
+        let oid = catalog.allocate_oid(|_| false);
+        catalog.views[0].oid = oid;
+        catalog.next_oid = oid;
+        assert_ne!(
+            catalog.allocate_oid(|_| false),
+            oid,
+            "views' OIDs are taken"
+        );
+        assert_eq!(
+            Catalog::from_bytes(br#"{"next_oid":1,"tables":[]}"#)
+                .unwrap()
+                .views,
+            []
+        );
     }
 }

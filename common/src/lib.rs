@@ -42,6 +42,12 @@ pub enum ErrorKind {
     DependentObjectsStillExist,
     /// The table already has a column of that name (SQLSTATE 42701, HTTP 409).
     DuplicateColumn,
+    /// The object is of the wrong kind for the statement: `DROP VIEW` of a table
+    /// (SQLSTATE 42809, HTTP 400).
+    WrongObjectType,
+    /// An object's definition is invalid: a view that would refer to itself
+    /// (SQLSTATE 42P17, HTTP 400).
+    InvalidObjectDefinition,
     /// A table definition is invalid: a column named twice, a misplaced `time` column
     /// (SQLSTATE 42P16, HTTP 400).
     InvalidDefinition,

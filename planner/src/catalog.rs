@@ -1,7 +1,8 @@
 //! What a SQL session sees: its database as the DataFusion catalog, with schema `public`
 //! holding one table per measurement. Tables are looked up in the storage engine on every
 //! query, so a measurement created by line protocol is queryable at once, with the columns
-//! it has now.
+//! it has now. Views are listed too (for `information_schema`); statements read them
+//! through `crate::views::expand`.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use datafusion::datasource::TableProvider;
 use crate::pg_catalog::{PG_CATALOG_SCHEMA, PgCatalog};
 use crate::plain::CatalogHandle;
 use crate::table::MeasurementTable;
+use crate::views::ViewEntry;
 use crate::{DATABASE_SEPARATOR, storage_name};
 
 /// The schema every database has.
@@ -88,6 +90,9 @@ impl SchemaProvider for MeasurementSchema {
         let mut names = measurements_of(&self.storage, &self.database);
         if let Ok(catalog) = self.catalog.current(&self.storage) {
             names.extend(catalog.tables_of(&self.database).map(|t| t.name.clone()));
+            if !self.row_ids {
+                names.extend(catalog.views_of(&self.database).map(|v| v.name.clone()));
+            }
         }
         names.sort_unstable();
         names
@@ -103,6 +108,13 @@ impl SchemaProvider for MeasurementSchema {
         if self.row_ids {
             return Ok(None);
         }
+        let catalog = self
+            .catalog
+            .current(&self.storage)
+            .map_err(|error| DataFusionError::External(Box::new(error)))?;
+        if let Some(view) = catalog.view(&self.database, name) {
+            return Ok(Some(Arc::new(ViewEntry::new(view))));
+        }
         let storage_name = storage_name(&self.database, name);
         Ok(
             MeasurementTable::open(Arc::clone(&self.storage), storage_name)
@@ -114,10 +126,10 @@ impl SchemaProvider for MeasurementSchema {
         self.storage
             .schema(&storage_name(&self.database, name))
             .is_some()
-            || self
-                .catalog
-                .current(&self.storage)
-                .is_ok_and(|catalog| catalog.table(&self.database, name).is_some())
+            || self.catalog.current(&self.storage).is_ok_and(|catalog| {
+                catalog.table(&self.database, name).is_some()
+                    || (!self.row_ids && catalog.view(&self.database, name).is_some())
+            })
     }
 
     fn register_table(

@@ -108,6 +108,7 @@ pub(crate) fn drop(target: &SessionTarget, name: &ObjectName, if_exists: bool) -
             keep
         });
         catalog.databases.retain(|name| *name != database);
+        catalog.views.retain(|view| view.database != database);
         Ok((changes, ()))
     })
 }

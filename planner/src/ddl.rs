@@ -44,40 +44,60 @@ pub fn handles(context: &SessionContext, statement: &Statement) -> bool {
         statement,
         Statement::CreateTable(_)
             | Statement::AlterTable(_)
+            | Statement::CreateView(_)
             | Statement::CreateDatabase { .. }
             | Statement::CreateIndex(_)
             | Statement::Drop {
-                object_type: ObjectType::Table | ObjectType::Database | ObjectType::Index,
+                object_type: ObjectType::Table
+                    | ObjectType::Database
+                    | ObjectType::Index
+                    | ObjectType::View,
                 ..
             }
     )
 }
 
-/// [`execute`] on a blocking thread: DDL appends to the WAL and, in `every_write` mode,
-/// waits for its fsync, which must not stall the async runtime's other connections.
+/// Executes a statement [`handles`] accepts on `context`'s database; returns its
+/// `CommandComplete` tag. The change runs on a blocking thread: DDL appends to the WAL and,
+/// in `every_write` mode, waits for its fsync, which must not stall the async runtime's
+/// other connections. `CREATE VIEW` first plans the view's query here.
 pub async fn execute_blocking(
     context: &SessionContext,
     statement: &Statement,
 ) -> Result<&'static str> {
+    let view = match statement {
+        Statement::CreateView(create) => Some(crate::views::prepare(context, create).await?),
+        _ => None,
+    };
     let context = context.clone();
     let statement = statement.clone();
-    tokio::task::spawn_blocking(move || execute(&context, &statement))
-        .await
-        .map_err(|error| Error::Internal {
-            what: format!("DDL task failed: {error}"),
-        })?
+    tokio::task::spawn_blocking(move || match view {
+        Some(view) => {
+            let target = session_target(&context)?;
+            crate::views::create(&target, view).map(|()| "CREATE VIEW")
+        }
+        None => execute(&context, &statement),
+    })
+    .await
+    .map_err(|error| Error::Internal {
+        what: format!("DDL task failed: {error}"),
+    })?
 }
 
-/// Executes a statement [`handles`] accepts on `context`'s database; returns its
-/// `CommandComplete` tag.
-pub fn execute(context: &SessionContext, statement: &Statement) -> Result<&'static str> {
-    let state = context.state();
-    let target = state
+/// The session's [`SessionTarget`]: 0A000 on a session without a RusTs database.
+fn session_target(context: &SessionContext) -> Result<Arc<SessionTarget>> {
+    context
+        .state()
         .config()
         .get_extension::<SessionTarget>()
         .ok_or_else(|| Error::NotSupported {
             what: "DDL on a session without a RusTs database".into(),
-        })?;
+        })
+}
+
+/// Executes a statement [`handles`] accepts, other than `CREATE VIEW`.
+fn execute(context: &SessionContext, statement: &Statement) -> Result<&'static str> {
+    let target = session_target(context)?;
     match statement {
         Statement::CreateTable(create) => create_table(&target, create).map(|()| "CREATE TABLE"),
         Statement::AlterTable(alter) => alter_table(&target, alter).map(|()| "ALTER TABLE"),
@@ -85,8 +105,16 @@ pub fn execute(context: &SessionContext, statement: &Statement) -> Result<&'stat
             object_type: ObjectType::Table,
             if_exists,
             names,
+            cascade,
             ..
-        } => drop_tables(&target, names, *if_exists).map(|()| "DROP TABLE"),
+        } => drop_tables(&target, names, *if_exists, *cascade).map(|()| "DROP TABLE"),
+        Statement::Drop {
+            object_type: ObjectType::View,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => crate::views::drop(&target, names, *if_exists, *cascade).map(|()| "DROP VIEW"),
         Statement::CreateIndex(create) => {
             crate::index_ddl::create(&target, create).map(|()| "CREATE INDEX")
         }
@@ -153,7 +181,7 @@ fn create_table(target: &SessionTarget, create: &CreateTable) -> Result<()> {
             primary_key.push(normalize(&column.name));
         }
     }
-    if crate::plain_ddl::exists(target, &table)? {
+    if crate::plain_ddl::exists(target, &table)? || crate::plain_ddl::is_view(target, &table)? {
         if create.if_not_exists {
             return Ok(());
         }
@@ -307,6 +335,15 @@ fn alter_table(target: &SessionTarget, alter: &AlterTable) -> Result<()> {
     let storage = storage_name(&target.database, &table);
     if target.storage.schema(&storage).is_none() {
         if crate::plain_ddl::exists(target, &table)? {
+            for operation in &alter.operations {
+                let change = match operation {
+                    AlterTableOperation::RenameTable { .. } => "rename",
+                    AlterTableOperation::RenameColumn { .. } => "rename a column of",
+                    AlterTableOperation::DropColumn { .. } => "drop a column of",
+                    _ => continue,
+                };
+                crate::views::refuse_if_named(target, &table, change)?;
+            }
             return crate::plain_ddl::alter(target, &table, &alter.operations);
         }
         if alter.if_exists {
@@ -346,21 +383,36 @@ fn alter_table(target: &SessionTarget, alter: &AlterTable) -> Result<()> {
     Ok(())
 }
 
-fn drop_tables(target: &SessionTarget, names: &[ObjectName], if_exists: bool) -> Result<()> {
+/// `DROP TABLE [IF EXISTS] name, … [CASCADE]`: with `CASCADE`, the views that name the
+/// tables go too; without it they make the statement fail (2BP01).
+fn drop_tables(
+    target: &SessionTarget,
+    names: &[ObjectName],
+    if_exists: bool,
+    cascade: bool,
+) -> Result<()> {
     let mut tables = Vec::with_capacity(names.len());
     let mut plain = Vec::new();
+    let mut dropped = Vec::new();
     for name in names {
         let table = table_name(target, name)?;
         let storage = storage_name(&target.database, &table);
         if target.storage.schema(&storage).is_some() {
             tables.push(storage);
+            dropped.push(table);
         } else if crate::plain_ddl::exists(target, &table)? {
+            dropped.push(table.clone());
             plain.push(table);
+        } else if crate::plain_ddl::is_view(target, &table)? {
+            return Err(Error::WrongObjectType {
+                reason: format!("\"{table}\" is not a table (use DROP VIEW to remove a view)"),
+            });
         } else if !if_exists {
             // Postgres checks every name before dropping any.
             return Err(Error::UndefinedTable { table });
         }
     }
+    crate::views::drop_dependents(target, &dropped, cascade)?;
     for storage in tables {
         target.storage.drop_measurement(&storage)?;
     }

@@ -52,6 +52,28 @@ pub enum Error {
         /// The table.
         table: String,
     },
+    /// The view does not exist (`DROP VIEW` without `IF EXISTS`).
+    #[error("view \"{view}\" does not exist")]
+    UndefinedView {
+        /// The view.
+        view: String,
+    },
+    /// The statement names an object of another kind (`DROP VIEW` of a table).
+    #[error("{reason}")]
+    WrongObjectType {
+        /// What the object is and what was expected.
+        reason: String,
+    },
+    /// A view definition PostgreSQL refuses: one that would refer to itself (42P17), one
+    /// whose replacement drops, renames or retypes a column (42P16), one that names a
+    /// column twice (42701), more column names than columns (42601).
+    #[error("{reason}")]
+    InvalidView {
+        /// What is wrong, naming the view or column.
+        reason: String,
+        /// Which of the cases above.
+        kind: ErrorKind,
+    },
     /// A literal that is not a value of its type (`'{1,2'::int8[]`).
     #[error("{reason}")]
     InvalidText {
@@ -132,6 +154,12 @@ pub enum Error {
     /// The engine cannot close while SQL sessions still use it.
     #[error("the engine is still in use by SQL sessions; the WAL keeps acknowledged writes")]
     InUse,
+    /// DataFusion could not plan a query the statement holds (a view's).
+    #[error(transparent)]
+    Plan {
+        /// DataFusion's error.
+        source: datafusion::error::DataFusionError,
+    },
     /// The storage engine refused or failed.
     #[error(transparent)]
     Storage {
@@ -152,7 +180,9 @@ impl Error {
             Self::UndefinedDatabase { .. } => ErrorKind::UndefinedDatabase,
             Self::ObjectInUse { .. } => ErrorKind::ObjectInUse,
             Self::DependentObjects { .. } => ErrorKind::DependentObjectsStillExist,
-            Self::UndefinedTable { .. } => ErrorKind::UndefinedTable,
+            Self::UndefinedTable { .. } | Self::UndefinedView { .. } => ErrorKind::UndefinedTable,
+            Self::WrongObjectType { .. } => ErrorKind::WrongObjectType,
+            Self::InvalidView { kind, .. } => *kind,
             Self::UndefinedObject { .. } => ErrorKind::UndefinedObject,
             Self::InvalidText { .. } => ErrorKind::InvalidTextRepresentation,
             Self::NotNullViolation { .. } | Self::ColumnContainsNulls { .. } => {
@@ -165,6 +195,8 @@ impl Error {
             Self::InvalidDefinition { .. } => ErrorKind::InvalidDefinition,
             Self::NotSupported { .. } => ErrorKind::NotSupported,
             Self::Storage { source } => source.kind(),
+            // The wire maps DataFusion's errors itself; this is the HTTP status's kind.
+            Self::Plan { .. } => ErrorKind::Syntax,
         }
     }
 

@@ -129,12 +129,14 @@ fn chosen_name(
     name
 }
 
-/// Whether the database has a table, measurement, index or constraint index called `name`.
-fn relation_exists(target: &SessionTarget, catalog: &Catalog, name: &str) -> bool {
+/// Whether the database has a table, measurement, view, index or constraint index called
+/// `name`.
+pub(crate) fn relation_exists(target: &SessionTarget, catalog: &Catalog, name: &str) -> bool {
     target
         .storage
         .schema(&storage_name(&target.database, name))
         .is_some()
+        || catalog.view(&target.database, name).is_some()
         || catalog.tables_of(&target.database).any(|table| {
             table.name == name
                 || table.indexes.iter().any(|index| index.name == name)

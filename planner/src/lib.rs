@@ -15,6 +15,7 @@ mod error;
 mod functions;
 mod index_ddl;
 mod latest;
+pub mod output_names;
 mod pg_catalog;
 mod pg_functions;
 pub mod pg_syntax;
@@ -26,6 +27,7 @@ pub mod reuse;
 mod scan_exec;
 mod table;
 mod time_order;
+pub mod views;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

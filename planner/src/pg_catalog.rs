@@ -13,7 +13,8 @@
 //! [`crate::pg_syntax`]). OIDs RusTs hands out stay below 2³¹, for clients that read them
 //! into a signed 32-bit integer.
 //!
-//! Today: `pg_type`, `pg_range`, `pg_namespace`, `pg_class`, `pg_attribute` and `pg_database`.
+//! Today: `pg_type`, `pg_range`, `pg_namespace`, `pg_class`, `pg_attribute`, `pg_database`
+//! and `pg_views`, and PostgreSQL's `information_schema.views`.
 //!
 //! Relation OIDs are derived from the database and table names (a hash, probed past collisions
 //! in name order), so they are the same across restarts and sessions while the set of tables
@@ -64,7 +65,12 @@ const TABLES: &[&str] = &[
     "pg_namespace",
     "pg_range",
     "pg_type",
+    "pg_views",
 ];
+
+/// `information_schema.views` as PostgreSQL has it (DataFusion's own has other columns):
+/// statements that name it read this table of `pg_catalog` instead ([`crate::pg_syntax`]).
+pub(crate) const INFORMATION_SCHEMA_VIEWS: &str = "rusts_information_schema_views";
 
 /// Whether `name` is a table of `pg_catalog`.
 pub(crate) fn is_table(name: &str) -> bool {
@@ -101,6 +107,8 @@ impl PgCatalog {
             "pg_class" => pg_class(&self.relations()?)?,
             "pg_attribute" => pg_attribute(&self.relations()?)?,
             "pg_database" => pg_database(&self.databases()?)?,
+            "pg_views" => pg_views(&self.views()?)?,
+            INFORMATION_SCHEMA_VIEWS => information_schema_views(&self.database, &self.views()?)?,
             _ => return Ok(None),
         };
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
@@ -116,16 +124,30 @@ impl PgCatalog {
         Ok(crate::database_ddl::databases(&self.storage, &catalog))
     }
 
-    /// The plain tables and measurements of the database with their OIDs, in name order.
+    /// The views of the database, in name order.
+    fn views(&self) -> Result<Vec<rusts_catalog::tables::View>> {
+        let catalog = self
+            .catalog
+            .current(&self.storage)
+            .map_err(|error| datafusion::error::DataFusionError::External(Box::new(error)))?;
+        let mut views: Vec<_> = catalog.views_of(&self.database).cloned().collect();
+        views.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(views)
+    }
+
+    /// The plain tables, views and measurements of the database with their OIDs, in name
+    /// order.
     fn relations(&self) -> Result<Vec<Relation>> {
         let catalog = self
             .catalog
             .current(&self.storage)
             .map_err(|error| datafusion::error::DataFusionError::External(Box::new(error)))?;
+        let views = view_relations(&catalog, &self.database);
         let mut relations: Vec<Relation> = catalog
             .tables_of(&self.database)
             .map(|table| Relation {
                 oid: table.oid,
+                kind: 'r',
                 name: table.name.clone(),
                 columns: table
                     .columns
@@ -142,6 +164,7 @@ impl PgCatalog {
                     .table(rusts_storage::TableId(u64::from(table.oid)))
                     .map_or(-1.0, |rows| rows.len() as f32),
             })
+            .chain(views)
             .collect();
         let taken: BTreeSet<u32> = relations.iter().map(|relation| relation.oid).collect();
         let names = crate::catalog::measurements_of(&self.storage, &self.database);
@@ -167,6 +190,7 @@ impl PgCatalog {
             Some(Relation {
                 oid,
                 name,
+                kind: 'r',
                 columns,
                 rows,
             })
@@ -187,14 +211,42 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        is_table(name)
+        is_table(name) || name == INFORMATION_SCHEMA_VIEWS
     }
+}
+
+/// The views of `database` as relations.
+fn view_relations<'a>(
+    catalog: &'a rusts_catalog::tables::Catalog,
+    database: &'a str,
+) -> impl Iterator<Item = Relation> + 'a {
+    catalog.views_of(database).map(|view| Relation {
+        oid: view.oid,
+        name: view.name.clone(),
+        kind: 'v',
+        columns: view
+            .columns
+            .iter()
+            .map(|column| RelationColumn {
+                name: column.name.clone(),
+                type_oid: column
+                    .data_type
+                    .parse::<DataType>()
+                    .map_or(25, |data_type| type_oid(&data_type)),
+                type_modifier: -1,
+                not_null: false,
+            })
+            .collect(),
+        rows: 0.0,
+    })
 }
 
 /// A table as `pg_class` and `pg_attribute` describe it.
 struct Relation {
     oid: u32,
     name: String,
+    /// `relkind`: `r` for tables and measurements, `v` for views.
+    kind: char,
     columns: Vec<RelationColumn>,
     /// Estimated rows (`reltuples`).
     rows: f32,
@@ -439,8 +491,18 @@ fn pg_class(relations: &[Relation]) -> Result<RecordBatch> {
         .oid("reltype", relations.iter().map(|_| 0))
         .oid("reloftype", relations.iter().map(|_| 0))
         .oid("relowner", relations.iter().map(|_| BOOTSTRAP_SUPERUSER))
-        .oid("relam", relations.iter().map(|_| HEAP_ACCESS_METHOD))
-        .oid("relfilenode", relations.iter().map(|r| r.oid))
+        .oid(
+            "relam",
+            relations
+                .iter()
+                .map(|r| if r.kind == 'v' { 0 } else { HEAP_ACCESS_METHOD }),
+        )
+        .oid(
+            "relfilenode",
+            relations
+                .iter()
+                .map(|r| if r.kind == 'v' { 0 } else { r.oid }),
+        )
         .oid("reltablespace", relations.iter().map(|_| 0))
         .int4("relpages", relations.iter().map(|_| 0))
         .float4("reltuples", relations.iter().map(|r| r.rows))
@@ -449,10 +511,10 @@ fn pg_class(relations: &[Relation]) -> Result<RecordBatch> {
         .bool("relhasindex", relations.iter().map(|_| false))
         .bool("relisshared", relations.iter().map(|_| false))
         .char("relpersistence", relations.iter().map(|_| 'p'))
-        .char("relkind", relations.iter().map(|_| 'r'))
+        .char("relkind", relations.iter().map(|r| r.kind))
         .int2("relnatts", relations.iter().map(count))
         .int2("relchecks", relations.iter().map(|_| 0))
-        .bool("relhasrules", relations.iter().map(|_| false))
+        .bool("relhasrules", relations.iter().map(|r| r.kind == 'v'))
         .bool("relhastriggers", relations.iter().map(|_| false))
         .bool("relhassubclass", relations.iter().map(|_| false))
         .bool("relrowsecurity", relations.iter().map(|_| false))
@@ -466,6 +528,40 @@ fn pg_class(relations: &[Relation]) -> Result<RecordBatch> {
         .null_text("relacl", rows)
         .null_text("reloptions", rows)
         .null_text("relpartbound", rows)
+        .finish()
+}
+
+/// The owner views show: RusTs has one role.
+const VIEW_OWNER: &str = "rusts";
+
+fn pg_views(views: &[rusts_catalog::tables::View]) -> Result<RecordBatch> {
+    Columns::default()
+        .text("schemaname", views.iter().map(|_| crate::PUBLIC_SCHEMA))
+        .text("viewname", views.iter().map(|view| view.name.as_str()))
+        .text("viewowner", views.iter().map(|_| VIEW_OWNER))
+        .text("definition", views.iter().map(|view| view.query.as_str()))
+        .finish()
+}
+
+fn information_schema_views(
+    database: &str,
+    views: &[rusts_catalog::tables::View],
+) -> Result<RecordBatch> {
+    let no = || views.iter().map(|_| "NO");
+    Columns::default()
+        .text("table_catalog", views.iter().map(|_| database))
+        .text("table_schema", views.iter().map(|_| crate::PUBLIC_SCHEMA))
+        .text("table_name", views.iter().map(|view| view.name.as_str()))
+        .text(
+            "view_definition",
+            views.iter().map(|view| view.query.as_str()),
+        )
+        .text("check_option", views.iter().map(|_| "NONE"))
+        .text("is_updatable", no())
+        .text("is_insertable_into", no())
+        .text("is_trigger_updatable", no())
+        .text("is_trigger_deletable", no())
+        .text("is_trigger_insertable_into", no())
         .finish()
 }
 

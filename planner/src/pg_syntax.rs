@@ -17,6 +17,8 @@
 //!   ALL …) SELECT oid FROM b ORDER BY depth DESC LIMIT 1)`, which DataFusion cannot
 //!   decorrelate, is `rusts_domain_base_type(x)`, which walks the same chain.
 //!
+//! - `information_schema.views` is PostgreSQL's (`pg_catalog`'s hidden
+//!   `rusts_information_schema_views`), not DataFusion's, which has other columns;
 //! - a select list may repeat an output name (`SELECT 5 AS c, 42 AS c`, `SELECT 1, 1`), as
 //!   PostgreSQL allows and DataFusion does not: a repeated item gets an internal alias
 //!   ([`unique_output_names`]). The wire names columns from the statement as written, so
@@ -31,7 +33,7 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     ArrayElemTypeDef, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
     FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr,
-    SetOperator, SetQuantifier, Statement, TableFactor, Value, VisitMut, VisitorMut,
+    SetOperator, SetQuantifier, Statement, TableAlias, TableFactor, Value, VisitMut, VisitorMut,
 };
 use rusts_catalog::pg_type::{PG_CATALOG_NAMESPACE, builtin_type_named};
 
@@ -87,6 +89,29 @@ impl VisitorMut for Rewriter {
         ControlFlow::Continue(())
     }
 
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
+        if let TableFactor::Table { name, alias, .. } = factor
+            && let [
+                ObjectNamePart::Identifier(schema),
+                ObjectNamePart::Identifier(table),
+            ] = name.0.as_slice()
+            && fold(schema) == "information_schema"
+            && fold(table) == "views"
+        {
+            *name = ObjectName::from(vec![
+                Ident::new(PG_CATALOG_SCHEMA),
+                Ident::new(pg_catalog::INFORMATION_SCHEMA_VIEWS),
+            ]);
+            alias.get_or_insert_with(|| TableAlias {
+                explicit: true,
+                name: Ident::new("views"),
+                columns: Vec::new(),
+                at: None,
+            });
+        }
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<Error> {
         if let [ObjectNamePart::Identifier(name)] = relation.0.as_slice()
             && pg_catalog::is_table(&name.value)
@@ -118,8 +143,11 @@ impl VisitorMut for Rewriter {
     }
 }
 
+/// The start of the alias [`unique_output_names`] gives a repeated output name.
+pub(crate) const REPEATED_NAME_PREFIX: &str = "__rusts_column_";
+
 /// Gives each select item that repeats an earlier item's output name an alias of its own,
-/// `__rusts_column_<position>`, in every `SELECT` of a query body (both sides of a set
+/// `__rusts_column_<position>` (from 1), in every `SELECT` of a query body (both sides of a set
 /// operation). Names compare as DataFusion would make them collide: aliases and column
 /// references by their (folded) name, scalar subqueries all alike, other expressions by text.
 fn unique_output_names(body: &mut SetExpr) {
@@ -140,7 +168,7 @@ fn unique_output_names(body: &mut SetExpr) {
                 if seen.insert(name) {
                     continue;
                 }
-                let alias = Ident::new(format!("__rusts_column_{}", position + 1));
+                let alias = Ident::new(format!("{REPEATED_NAME_PREFIX}{}", position + 1));
                 match item {
                     SelectItem::ExprWithAlias { alias: named, .. } => *named = alias,
                     SelectItem::UnnamedExpr(expr) => {

@@ -54,7 +54,10 @@ pub(crate) fn create(target: &SessionTarget, table: &str, create: &CreateTable) 
         .schema(&storage_name(&target.database, table))
         .is_some();
     target.catalog.change(&target.storage, |catalog| {
-        if measurement_exists || catalog.table(&target.database, table).is_some() {
+        if measurement_exists
+            || catalog.table(&target.database, table).is_some()
+            || catalog.view(&target.database, table).is_some()
+        {
             if create.if_not_exists {
                 return Ok((Vec::new(), false));
             }
@@ -157,6 +160,15 @@ pub(crate) fn drop(target: &SessionTarget, table: &str) -> Result<bool> {
         };
         Ok((vec![change], true))
     })
+}
+
+/// Whether the session's database has a view `name`.
+pub(crate) fn is_view(target: &SessionTarget, name: &str) -> Result<bool> {
+    Ok(target
+        .catalog
+        .current(&target.storage)?
+        .view(&target.database, name)
+        .is_some())
 }
 
 /// Whether the session's database has a plain table `table`.
@@ -334,11 +346,12 @@ pub(crate) fn alter(
         }
         if let Some(renamed) = catalog.tables.get(position).map(|t| t.name.clone())
             && renamed != table
-            && (catalog
-                .tables_of(&target.database)
-                .filter(|t| t.name == renamed)
-                .count()
-                > 1
+            && (catalog.view(&target.database, &renamed).is_some()
+                || catalog
+                    .tables_of(&target.database)
+                    .filter(|t| t.name == renamed)
+                    .count()
+                    > 1
                 || target
                     .storage
                     .schema(&storage_name(&target.database, &renamed))

@@ -187,6 +187,7 @@ async fn run_query(
 ) -> DFResult<Vec<RecordBatch>> {
     let state = context.state();
     let mut query = query.clone();
+    crate::views::expand(context, &mut query).map_err(external)?;
     crate::pg_syntax::rewrite(&mut query).map_err(external)?;
     let plan = state.statement_to_plan(query).await?;
     let plan = match parameters {

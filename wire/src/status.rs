@@ -13,6 +13,8 @@ pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::CardinalityViolation
         | ErrorKind::DatatypeMismatch
         | ErrorKind::UndefinedColumn
+        | ErrorKind::WrongObjectType
+        | ErrorKind::InvalidObjectDefinition
         | ErrorKind::InvalidDefinition => StatusCode::BAD_REQUEST,
         ErrorKind::UndefinedTable | ErrorKind::UndefinedObject | ErrorKind::UndefinedDatabase => {
             StatusCode::NOT_FOUND
@@ -56,6 +58,8 @@ pub(crate) fn sqlstate(kind: ErrorKind) -> &'static str {
         ErrorKind::DependentObjectsStillExist => "2BP01",
         ErrorKind::DuplicateColumn => "42701",
         ErrorKind::InvalidDefinition => "42P16",
+        ErrorKind::WrongObjectType => "42809",
+        ErrorKind::InvalidObjectDefinition => "42P17",
         ErrorKind::NotSupported => "0A000",
         ErrorKind::LimitExceeded => "54000",
         ErrorKind::OutOfMemory => "53200",

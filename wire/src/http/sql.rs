@@ -189,7 +189,8 @@ async fn run(
     context: &datafusion::prelude::SessionContext,
     mut statement: DFStatement,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), HttpError> {
-    rusts_planner::pg_syntax::rewrite(&mut statement)
+    rusts_planner::views::expand(context, &mut statement)
+        .and_then(|_| rusts_planner::pg_syntax::rewrite(&mut statement))
         .map_err(|error| HttpError::from_engine(&error))?;
     let plan = context
         .state()

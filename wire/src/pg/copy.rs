@@ -33,6 +33,7 @@ use crate::pg::encode::{field_infos, wire_schema};
 use crate::pg::error::{Error, Result};
 use crate::pg::row_stream::data_rows;
 use crate::pg::session::Session;
+use crate::pg::statement::{parse_statements, plan_statement};
 
 /// Rows written per insert. Large enough to amortise planning, small enough that a batch of
 /// wide rows stays a few megabytes.
@@ -242,8 +243,16 @@ pub(crate) async fn copy_out(
     query: &str,
     format: &CopyFormat,
 ) -> Result<CopyResponse> {
+    let statement = parse_statements(query)?
+        .pop()
+        .ok_or_else(|| Error::NotSupported {
+            what: "COPY of an empty query".to_owned(),
+        })?;
+    let (plan, _) = session
+        .interruptible(plan_statement(session, statement))
+        .await??;
     let frame = session
-        .interruptible(session.context().sql(query))
+        .interruptible(session.context().execute_logical_plan(plan))
         .await??;
     let batches = session.interruptible(frame.execute_stream()).await??;
     let time_zone = session.variables().settings().time_zone().to_owned();

@@ -110,6 +110,9 @@ impl Error {
             Self::CopyFailed { code, .. } => code,
             Self::CopyAborted { .. } => code::QUERY_CANCELED,
             Self::Query(error) => return datafusion_error_to_sqlstate(error),
+            Self::Engine(rusts_planner::Error::Plan { source }) => {
+                return datafusion_error_to_sqlstate(source);
+            }
             Self::Engine(error) => crate::status::sqlstate(error.kind()),
         };
         (code, self.to_string())

@@ -105,10 +105,10 @@ pub(crate) async fn run_statement(
             if let Some(cached) = shape.cache_key.and_then(|key| session.cached_plan(key)) {
                 return run_cached_plan(session, cached, shape);
             }
-            let plan = session
+            let (plan, reads_views) = session
                 .interruptible(plan_statement(session, statement.clone()))
                 .await??;
-            if !rusts_planner::reuse::is_deterministic(&plan) {
+            if reads_views || !rusts_planner::reuse::is_deterministic(&plan) {
                 shape.cache_key = None;
             }
             let plan = match parameters {

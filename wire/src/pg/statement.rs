@@ -240,15 +240,18 @@ impl StatementKind {
     }
 }
 
-/// Plans `statement` on the session's DataFusion context, after rewriting the PostgreSQL
-/// syntax DataFusion does not plan (`rusts_planner::pg_syntax`).
+/// Plans `statement` on the session's DataFusion context, after replacing the views it
+/// names with their queries (`rusts_planner::views`) and rewriting the PostgreSQL syntax
+/// DataFusion does not plan (`rusts_planner::pg_syntax`). Also returns whether it named a
+/// view (its plan is then not kept for reuse: the view may change).
 pub(crate) async fn plan_statement(
     session: &Session,
     mut statement: DFStatement,
-) -> Result<LogicalPlan> {
+) -> Result<(LogicalPlan, bool)> {
+    let reads_views = rusts_planner::views::expand(session.context(), &mut statement)?;
     rusts_planner::pg_syntax::rewrite(&mut statement)?;
     let state = session.context().state();
-    Ok(state.statement_to_plan(statement).await?)
+    Ok((state.statement_to_plan(statement).await?, reads_views))
 }
 
 /// Parses one statement for the extended protocol (`Parse`), describing its parameters and
@@ -274,7 +277,7 @@ pub(crate) async fn prepare(
             // Parameters are typed from the query that selects the rows to change.
             let (parameter_types, parameter_data_types) = match dml.query() {
                 Some(query) => {
-                    let plan = plan_statement(session, query.clone()).await?;
+                    let (plan, _) = plan_statement(session, query.clone()).await?;
                     parameter_types_of(plan, declared)?
                 }
                 None => (Vec::new(), Vec::new()),
@@ -301,7 +304,7 @@ pub(crate) async fn prepare(
             }));
         }
     };
-    let plan = plan_statement(session, statement.clone()).await?;
+    let (plan, _) = plan_statement(session, statement.clone()).await?;
     let (parameter_types, parameter_data_types, plan) = typed_parameters(plan, declared)?;
     let count = parameter_types.len();
     let names = postgres_column_names(&statement);
