@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod correlated;
 mod database_ddl;
 pub mod ddl;
 mod dml;
@@ -316,6 +317,8 @@ impl Engine {
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(latest::LatestRowPerSeries))
             .with_physical_optimizer_rule(Arc::new(time_order::TopKInTimeOrder))
+            .with_optimizer_rules(optimizer_rules())
+            .with_query_planner(Arc::new(correlated::RustsQueryPlanner))
             .build();
         let context = SessionContext::new_with_state(state);
         for function in functions::all() {
@@ -341,6 +344,14 @@ impl Engine {
             Err(_) => Err(Error::InUse),
         }
     }
+}
+
+/// DataFusion's optimizer rules, then [`correlated::EvaluateSubqueries`] for the subqueries
+/// they could not turn into joins.
+fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
+    let mut rules = datafusion::optimizer::Optimizer::new().rules;
+    rules.push(Arc::new(correlated::EvaluateSubqueries));
+    rules
 }
 
 /// The storage name of `measurement` in `database`.

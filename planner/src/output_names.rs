@@ -2,7 +2,7 @@
 //! name of an unaliased expression, a type name for casts of literals, `?column?` otherwise.
 //! The wire names result columns with them, and a view names its columns with them.
 
-use datafusion::sql::sqlparser::ast::{DataType, Expr, Ident};
+use datafusion::sql::sqlparser::ast::{DataType, Expr, Ident, SelectItem, SetExpr};
 
 /// Name Postgres gives an expression it cannot name.
 pub const UNNAMED: &str = "?column?";
@@ -27,6 +27,8 @@ pub fn expression_name(expr: &Expr) -> String {
             .and_then(|part| part.as_ident())
             .map(identifier),
         Expr::Nested(inner) => return expression_name(inner),
+        // A scalar subquery is named after its (first) column.
+        Expr::Subquery(query) => return first_column_name(&query.body),
         Expr::Cast {
             expr, data_type, ..
         } => {
@@ -76,4 +78,18 @@ fn type_name(data_type: &DataType) -> String {
         }
     };
     name.to_owned()
+}
+
+/// The name of the first column of a query body, as PostgreSQL names a scalar subquery.
+fn first_column_name(body: &SetExpr) -> String {
+    match body {
+        SetExpr::Select(select) => match select.projection.first() {
+            Some(SelectItem::UnnamedExpr(expr)) => expression_name(expr),
+            Some(SelectItem::ExprWithAlias { alias, .. }) => identifier(alias),
+            _ => UNNAMED.to_owned(),
+        },
+        SetExpr::Query(query) => first_column_name(&query.body),
+        SetExpr::SetOperation { left, .. } => first_column_name(left),
+        _ => UNNAMED.to_owned(),
+    }
 }

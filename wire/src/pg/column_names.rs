@@ -70,10 +70,11 @@ mod tests {
     fn names_follow_postgres_figure_colname() {
         let sql = "SELECT 1, count(*), cpu.Host, \"Mixed\", '1'::int, x::int, now(), \
                    CASE WHEN true THEN 1 END, a + b, v AS Total, DATE '2024-01-01', \
-                   CAST(1.5 AS DOUBLE PRECISION), (usage) FROM cpu";
+                   CAST(1.5 AS DOUBLE PRECISION), (usage), (SELECT max(x) AS best FROM t), \
+                   (SELECT count(*) FROM t) FROM cpu";
         let expected = [
             "?column?", "count", "host", "Mixed", "int4", "x", "now", "case", "?column?", "total",
-            "date", "float8", "usage",
+            "date", "float8", "usage", "best", "count",
         ];
         assert_eq!(names(sql).unwrap(), expected);
     }
