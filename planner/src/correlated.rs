@@ -732,12 +732,7 @@ fn bind(plan: &LogicalPlan, outer: &[OuterColumn], values: &[ScalarValue]) -> Re
     };
     let unbound = |subquery: &Subquery| -> Subquery {
         let mut subquery = subquery.clone();
-        subquery.outer_ref_columns.retain(|expr| match expr {
-            Expr::OuterReferenceColumn(_, column) => {
-                !outer.iter().any(|outer| outer.column == *column)
-            }
-            _ => true,
-        });
+        forget_bound(&mut subquery, outer);
         subquery
     };
     let bound = plan.clone().transform_up_with_subqueries(|node| {
@@ -785,17 +780,20 @@ fn bind(plan: &LogicalPlan, outer: &[OuterColumn], values: &[ScalarValue]) -> Re
     Ok(bound.data)
 }
 
+/// Drops the columns of `outer` (now literals) from `subquery`'s outer references.
+fn forget_bound(subquery: &mut Subquery, outer: &[OuterColumn]) {
+    subquery.outer_ref_columns.retain(|expr| match expr {
+        Expr::OuterReferenceColumn(_, column) => !outer.iter().any(|outer| outer.column == *column),
+        _ => true,
+    });
+}
+
 /// A subquery expression with `outer` bound to `values` in its plan.
 fn bind_subquery_expr(expr: &Expr, outer: &[OuterColumn], values: &[ScalarValue]) -> Result<Expr> {
     let bind_in = |subquery: &Subquery| -> Result<Subquery> {
         let mut subquery = subquery.clone();
         subquery.subquery = Arc::new(bind(&subquery.subquery, outer, values)?);
-        subquery.outer_ref_columns.retain(|expr| match expr {
-            Expr::OuterReferenceColumn(_, column) => {
-                !outer.iter().any(|outer| outer.column == *column)
-            }
-            _ => true,
-        });
+        forget_bound(&mut subquery, outer);
         Ok(subquery)
     };
     Ok(match expr {

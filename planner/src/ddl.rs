@@ -85,7 +85,7 @@ pub async fn execute_blocking(
 }
 
 /// The session's [`SessionTarget`]: 0A000 on a session without a RusTs database.
-fn session_target(context: &SessionContext) -> Result<Arc<SessionTarget>> {
+pub(crate) fn session_target(context: &SessionContext) -> Result<Arc<SessionTarget>> {
     context
         .state()
         .config()

@@ -40,7 +40,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use rusts_catalog::tables::{Catalog, View, ViewColumn};
 use rusts_common::ErrorKind;
 
-use crate::ddl::{SessionTarget, normalize, table_name};
+use crate::ddl::{SessionTarget, normalize, session_target, table_name};
 use crate::error::{Error, Result};
 use crate::storage_name;
 
@@ -128,17 +128,6 @@ pub(crate) async fn prepare(context: &SessionContext, create: &CreateView) -> Re
         columns,
         depends_on,
     })
-}
-
-/// The session's [`SessionTarget`], or 0A000 on a session without a RusTs database.
-fn session_target(context: &SessionContext) -> Result<Arc<SessionTarget>> {
-    context
-        .state()
-        .config()
-        .get_extension::<SessionTarget>()
-        .ok_or_else(|| Error::NotSupported {
-            what: "views on a session without a RusTs database".to_owned(),
-        })
 }
 
 fn refuse_options(create: &CreateView) -> Result<()> {
